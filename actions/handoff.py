@@ -1,0 +1,277 @@
+"""Bringing in a person: say so, ask how to reply, file the ticket, then step aside.
+
+Spec "Handoff" steps 1-5. The ticket is created through the helpdesk API before
+the customer is told anything; if the helpdesk is down the request waits in a
+durable outbox and the customer is told so honestly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import services
+from actions.conversation import (
+    MISUNDERSTOOD_INTENTS,
+    SMALL_TALK_INTENTS,
+    conversation_language,
+    latest_text,
+    user_intents_newest_first,
+)
+from actions.helpdesk import HelpdeskRejected, HelpdeskUnavailable
+from actions.i18n import display_datetime
+from actions.verified_form import MAX_FAILURES, PatientForm, SlotValues
+
+logger = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
+PHONE = re.compile(r"\+?\d[\d ()-]{5,18}\d")
+CONTACT_WORDS = {
+    "email": ("sähköpost", "sahkopost", "email", "e-mail", "meili", "maili", "mail", "spost"),
+    "phone": ("puhel", "soit", "phone", "call", "ring", "numeroon", "tekstiviest"),
+    "chat": ("chat", "tässä", "tassa", "täällä", "taalla", "here", "this conversation"),
+}
+# How many recent customer turns tell why a person was asked for.
+RECENT_TURNS = 4
+HIGH_PRIORITY_REASONS = frozenset({"financial_difficulty", "policy"})
+
+
+def normalise_phone(text: str) -> str | None:
+    match = PHONE.search(text)
+    if not match:
+        return None
+    digits = re.sub(r"[^\d+]", "", match.group())
+    return digits if 7 <= len(digits.lstrip("+")) <= 15 else None
+
+
+def normalise_email(text: str) -> str | None:
+    match = EMAIL.search(text)
+    return match.group().lower() if match else None
+
+
+def contact_method_in(text: str) -> str | None:
+    """The channel a customer named, or implied by giving an address or number."""
+    lowered = text.lower()
+    if normalise_email(text):
+        return "email"
+    for method, words in CONTACT_WORDS.items():
+        if any(word in lowered for word in words):
+            return method
+    if normalise_phone(text):
+        return "phone"
+    return None
+
+
+def reason_from_conversation(tracker: Tracker) -> str:
+    """Why the customer asked for a person, judged from what they said last."""
+    recent = [intent for intent, _ in zip(user_intents_newest_first(tracker), range(RECENT_TURNS))]
+    if recent and recent[0] == "dispute_invoice":
+        return "dispute"
+    if "financial_difficulty" in recent:
+        return "financial_difficulty"
+    if "dispute_invoice" in recent:
+        return "dispute"
+    return "customer_request"
+
+
+def topic_of(tracker: Tracker) -> str:
+    """The business question the conversation was about, for the agent's queue."""
+    ignored = SMALL_TALK_INTENTS | MISUNDERSTOOD_INTENTS | {"request_human", "bot_challenge", ""}
+    for intent in user_intents_newest_first(tracker):
+        if intent not in ignored:
+            return intent
+    return "request_human"
+
+
+def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
+    """Everything said so far, so the customer never has to repeat it."""
+    lines = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("user", "bot") and event.get("text"):
+            sent_at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
+            lines.append(
+                {
+                    "sender": "customer" if kind == "user" else "bot",
+                    "text": event["text"],
+                    "sent_at": sent_at.isoformat(),
+                }
+            )
+    return lines
+
+
+def request_id_for(tracker: Tracker) -> str:
+    """Same conversation turn, same id: a retried action never files two tickets."""
+    latest_user = next(
+        (event for event in reversed(tracker.events) if event.get("event") == "user"), {}
+    )
+    seed = f"{tracker.sender_id}:{latest_user.get('timestamp')}:{len(tracker.events)}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+class ActionStartHandoff(Action):
+    """Step 1: say, in ownership language, that a person is taking this forward."""
+
+    def name(self) -> str:
+        return "action_start_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        pending = tracker.get_slot("handoff_reason") if tracker.get_slot("needs_handoff") else None
+        reason = pending or reason_from_conversation(tracker)
+        dispatcher.utter_message(response=f"utter_handoff_intro_{reason}")
+        return [
+            SlotSet("handoff_reason", reason),
+            SlotSet("needs_handoff", False),
+            SlotSet("contact_method", None),
+            SlotSet("form_failures", None),
+        ]
+
+
+class ValidateHandoffForm(PatientForm):
+    """Step 2: how the customer wants to hear back, and the address for it."""
+
+    # Already handing off: after three unusable answers the ticket is filed for this chat.
+    hands_off_on_failure = False
+
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        failures = tracker.get_slot("form_failures") or {}
+        if any(count >= MAX_FAILURES for count in failures.values()):
+            return []
+        method = tracker.get_slot("contact_method")
+        extra = {"email": ["contact_email"], "phone": ["contact_phone"]}.get(method, [])
+        return ["contact_method", *extra]
+
+    async def extract_contact_method(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> SlotValues:
+        if tracker.get_slot("requested_slot") != "contact_method":
+            return {}
+        text = latest_text(tracker)
+        method = tracker.slots_to_validate().get("contact_method") or contact_method_in(text)
+        if method is None:
+            return self.reject("contact_method", tracker, dispatcher, None)
+        values: SlotValues = {"contact_method": method}
+        if method == "email" and normalise_email(text):
+            values["contact_email"] = normalise_email(text)
+        if method == "phone" and normalise_phone(text):
+            values["contact_phone"] = normalise_phone(text)
+        return values
+
+    async def extract_contact_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> SlotValues:
+        return self._address_from_text("contact_email", tracker, dispatcher, normalise_email, "utter_invalid_email")
+
+    async def extract_contact_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> SlotValues:
+        return self._address_from_text("contact_phone", tracker, dispatcher, normalise_phone, "utter_invalid_phone")
+
+    def _address_from_text(
+        self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher, parse: Any,
+        invalid_response: str,
+    ) -> SlotValues:
+        if tracker.get_slot("requested_slot") != slot:
+            return {}
+        text = latest_text(tracker)
+        value = parse(text)
+        if value is None:
+            return self.reject(slot, tracker, dispatcher, invalid_response, value=text[:80])
+        return self.accept(slot, tracker, {slot: value})
+
+    async def validate_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> SlotValues:
+        if value in ("chat", "email", "phone"):
+            return self.accept("contact_method", tracker, {"contact_method": value})
+        return {"contact_method": None}
+
+    async def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> SlotValues:
+        return {"contact_email": normalise_email(str(value)) if value else None}
+
+    async def validate_contact_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        domain: DomainDict,
+    ) -> SlotValues:
+        return {"contact_phone": normalise_phone(str(value)) if value else None}
+
+
+class ActionCreateTicket(Action):
+    """Steps 3-5: file the ticket first, then tell the number and the time, then pause."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        method = tracker.get_slot("contact_method") or "chat"
+        address = {"email": tracker.get_slot("contact_email"), "phone": tracker.get_slot("contact_phone")}.get(method)
+        if method != "chat" and not address:
+            method, address = "chat", None
+        reason = tracker.get_slot("handoff_reason") or reason_from_conversation(tracker)
+        ticket = {
+            "request_id": request_id_for(tracker),
+            "conversation_id": tracker.sender_id,
+            "reason": reason,
+            "topic": topic_of(tracker),
+            "language": conversation_language(tracker),
+            "invoice_number": tracker.get_slot("invoice_number"),
+            "contact_method": method,
+            "contact_address": address,
+            "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
+            "transcript": transcript_of(tracker),
+        }
+        events: list[EventType] = [
+            SlotSet("handoff_reason", None),
+            SlotSet("needs_handoff", False),
+            SlotSet("form_failures", None),
+        ]
+        settings = services.settings()
+        try:
+            created = await services.helpdesk().create_ticket(ticket)
+        except HelpdeskUnavailable as unavailable:
+            dispatcher.utter_message(
+                response="utter_ticket_saved_offline", request_id=unavailable.request_id[:8].upper()
+            )
+            return events + [ConversationPaused()]
+        except HelpdeskRejected:
+            logger.exception("helpdesk refused ticket for %s", tracker.sender_id)
+            dispatcher.utter_message(
+                response="utter_contact_info_no_hours",
+                phone=settings.contact_phone,
+                email=settings.contact_email,
+            )
+            return events
+        dispatcher.utter_message(
+            response=f"utter_ticket_created_{method}",
+            ticket_number=created.number,
+            due_time=display_datetime(created.due_at, ticket["language"], settings.timezone),
+            contact_email=tracker.get_slot("contact_email") or "",
+            contact_phone=tracker.get_slot("contact_phone") or "",
+        )
+        return events + [SlotSet("ticket_number", created.number), ConversationPaused()]
+

@@ -1,0 +1,209 @@
+"""The actions' way to the helpdesk: plain HTTP, so any ticket system can sit behind it.
+
+A ticket is written to the outbox before it is sent, so a helpdesk that is down,
+slow or failing never loses a customer: the action tells the customer the
+request is saved (HelpdeskUnavailable) and the relay delivers it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from actions.config import ActionSettings
+from actions.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+PATHS = {"ticket": "/api/tickets", "feedback": "/api/feedback"}
+
+# 4xx answers that say "wrong setup on our side, not a bad request": keep the item
+# pending so it is delivered once the token or URL is fixed, instead of dropping it.
+RETRYABLE_CLIENT_ERRORS = frozenset({401, 403, 404, 408, 429})
+
+
+class HelpdeskError(Exception):
+    """Base of the errors an action may want to catch."""
+
+
+class HelpdeskUnavailable(HelpdeskError):
+    """Not reachable now; a ticket or feedback is safe in the outbox under request_id."""
+
+    def __init__(self, request_id: str | None, detail: str = "") -> None:
+        super().__init__(f"helpdesk unavailable ({detail or 'no answer'})")
+        self.request_id = request_id
+        self.detail = detail
+
+
+class HelpdeskRejected(HelpdeskError):
+    """The helpdesk refused the request as invalid; retrying will not help."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TicketCreated:
+    number: str
+    due_at: datetime
+    queue_position: int | None
+    status: str
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> TicketCreated:
+        return cls(
+            number=body["number"],
+            due_at=_parse_time(body["due_at"]),
+            queue_position=body.get("queue_position"),
+            status=body["status"],
+        )
+
+
+class HelpdeskClient:
+    """Async client of the helpdesk API; one aiohttp session per call."""
+
+    def __init__(self, base_url: str, token: str, outbox: Outbox, timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.outbox = outbox
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: ActionSettings) -> HelpdeskClient:
+        return cls(settings.helpdesk_url, settings.helpdesk_api_token, Outbox(settings.outbox_path))
+
+    async def create_ticket(self, ticket: dict[str, Any]) -> TicketCreated:
+        """Create the ticket (older undelivered items go first).
+
+        Raises HelpdeskUnavailable (ticket kept in the outbox) or HelpdeskRejected.
+        """
+        payload = dict(ticket)
+        if not payload.get("request_id"):
+            payload["request_id"] = uuid.uuid4().hex
+        request_id = payload["request_id"]
+        self.outbox.put("ticket", request_id, payload)
+        async with self._session() as session:
+            _, reachable = await self._flush(session, skip=request_id)
+            if not reachable:
+                self.outbox.record_attempt(request_id, "helpdesk unreachable during flush")
+                raise HelpdeskUnavailable(request_id, "older items could not be delivered")
+            body = await self._deliver(session, "ticket", request_id, payload)
+        return TicketCreated.from_json(body)
+
+    async def send_feedback(self, conversation_id: str, language: str, text: str) -> bool:
+        """Deliver feedback; False if it was kept in the outbox for later delivery."""
+        request_id = uuid.uuid4().hex
+        payload = {
+            "request_id": request_id,
+            "conversation_id": conversation_id,
+            "language": language,
+            "text": text,
+        }
+        self.outbox.put("feedback", request_id, payload)
+        async with self._session() as session:
+            try:
+                await self._deliver(session, "feedback", request_id, payload)
+            except HelpdeskUnavailable:
+                return False
+        return True
+
+    async def service_hours(self) -> dict[str, Any]:
+        """`{timezone, open_now, next_opening, display: {fi, en}}`; HelpdeskUnavailable if down."""
+        async with self._session() as session:
+            try:
+                async with session.get(self.base_url + "/api/service-hours") as response:
+                    if response.status != 200:
+                        raise HelpdeskUnavailable(None, f"HTTP {response.status}")
+                    return await response.json()
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                raise HelpdeskUnavailable(None, _describe(error)) from error
+
+    async def flush_outbox(self) -> int:
+        """Deliver what is pending, oldest first; returns how many were delivered."""
+        if not self.outbox.pending():
+            return 0
+        async with self._session() as session:
+            delivered, _ = await self._flush(session)
+        return delivered
+
+    async def _flush(
+        self, session: aiohttp.ClientSession, skip: str | None = None
+    ) -> tuple[int, bool]:
+        """(delivered, reachable); stops at the first sign that the helpdesk is down."""
+        delivered = 0
+        for item in self.outbox.pending():
+            if item.request_id == skip:
+                continue
+            try:
+                await self._deliver(session, item.kind, item.request_id, item.payload)
+            except HelpdeskRejected as error:
+                logger.error("outbox item %s rejected by the helpdesk: %s", item.request_id, error)
+                continue
+            except HelpdeskUnavailable:
+                return delivered, False
+            delivered += 1
+        return delivered, True
+
+    async def _deliver(
+        self, session: aiohttp.ClientSession, kind: str, request_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """POST one outbox item and record the outcome in the outbox."""
+        try:
+            async with session.post(self.base_url + PATHS[kind], json=payload) as response:
+                status = response.status
+                if status < 300:
+                    body = await response.json()
+                else:
+                    body = await _error_text(response)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            self.outbox.record_attempt(request_id, _describe(error))
+            raise HelpdeskUnavailable(request_id, _describe(error)) from error
+        if status < 300:
+            self.outbox.mark_delivered(request_id)
+            return body
+        detail = f"HTTP {status}: {body}"
+        if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
+            if status in RETRYABLE_CLIENT_ERRORS:
+                logger.error("helpdesk refused %s (check HELPDESK_URL/token): %s", kind, detail)
+            self.outbox.record_attempt(request_id, detail)
+            raise HelpdeskUnavailable(request_id, detail)
+        self.outbox.mark_rejected(request_id, detail)
+        raise HelpdeskRejected(body, status)
+
+    def _session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        )
+
+
+async def _error_text(response: aiohttp.ClientResponse) -> str:
+    """The helpdesk's `{"error": ...}` message, or the start of whatever came back."""
+    text = await response.text()
+    try:
+        message = json.loads(text).get("error")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message) if message else text[:300]
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, asyncio.TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"
+
+
+def _parse_time(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"helpdesk sent a time without offset: {text!r}")
+    return parsed

@@ -1,0 +1,139 @@
+"""A durable outbox for helpdesk requests: nothing is lost while the helpdesk is down.
+
+Every ticket and feedback is written here (a local SQLite file) before it is
+sent, and marked delivered only after the helpdesk confirmed it. Delivery is
+at least once; the helpdesk's request_id idempotency makes a repeat harmless.
+
+`python -m actions.outbox` runs a relay that retries pending items every
+OUTBOX_FLUSH_SECONDS (default 15) seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    request_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at REAL,
+    last_error TEXT,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, created_at);
+"""
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    request_id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    last_error: str | None
+
+
+class Outbox:
+    """One SQLite file, safe to share between the action server and the relay."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._ready = False
+
+    def put(self, kind: str, request_id: str, payload: dict[str, Any]) -> None:
+        """Keep `payload` until delivered; putting the same request_id again is a no-op."""
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO outbox (request_id, kind, payload, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (request_id, kind, json.dumps(payload), time.time()),
+            )
+
+    def pending(self) -> list[OutboxItem]:
+        """Undelivered items, oldest first (the order they must reach the helpdesk)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT request_id, kind, payload, attempts, last_error FROM outbox "
+                "WHERE state = 'pending' ORDER BY created_at, rowid"
+            ).fetchall()
+        return [OutboxItem(row[0], row[1], json.loads(row[2]), row[3], row[4]) for row in rows]
+
+    def mark_delivered(self, request_id: str) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'delivered', delivered_at = ? WHERE request_id = ?",
+                (time.time(), request_id),
+            )
+
+    def record_attempt(self, request_id: str, error: str) -> None:
+        """Remember a failed try; the item stays pending and is retried."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
+                "WHERE request_id = ?",
+                (time.time(), error[:1000], request_id),
+            )
+
+    def mark_rejected(self, request_id: str, error: str) -> None:
+        """The helpdesk refused it (4xx): retrying cannot help, so stop; keep it for a person."""
+        self.record_attempt(request_id, error)
+        with self._connect() as conn:
+            conn.execute("UPDATE outbox SET state = 'rejected' WHERE request_id = ?", (request_id,))
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on a fresh connection, closed afterwards."""
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+            self._ready = True
+        with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
+            yield conn
+
+
+async def relay(flush_seconds: float) -> None:
+    """Deliver pending items forever, one flush every `flush_seconds`."""
+    # Imported here: actions.helpdesk imports this module (no import cycle at load).
+    from actions.config import ActionSettings
+    from actions.helpdesk import HelpdeskClient
+
+    client = HelpdeskClient.from_settings(ActionSettings.from_env())
+    logger.info(
+        "outbox relay: %s -> %s every %ss", client.outbox.path, client.base_url, flush_seconds
+    )
+    while True:
+        delivered = await client.flush_outbox()
+        if delivered:
+            logger.info("outbox relay: delivered %d item(s)", delivered)
+        await asyncio.sleep(flush_seconds)
+
+
+if __name__ == "__main__":
+    from dotenv import load_dotenv
+
+    load_dotenv()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(relay(float(os.environ.get("OUTBOX_FLUSH_SECONDS", "15"))))
+    except KeyboardInterrupt:
+        pass

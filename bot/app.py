@@ -1,0 +1,47 @@
+"""The bot service (helpdesk API for now): a Sanic app built from Settings."""
+
+from __future__ import annotations
+
+import uuid
+
+from sanic import Sanic
+
+from bot.config import Settings
+from bot.db import create_engine
+from bot.errors import register_error_handlers
+from bot.health import health_blueprint
+from bot.tickets.api import tickets_blueprint
+from bot.tickets.feedback import feedback_blueprint
+from bot.tickets.hours_api import hours_blueprint
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(settings: Settings) -> Sanic:
+    """Build the app; the database engine is made when the server starts.
+
+    The name is unique per call because Sanic keeps a registry of app names and
+    tests build several apps in one process.
+    """
+    settings.validate()
+    app = Sanic(f"bot_{uuid.uuid4().hex[:12]}", configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.ctx.settings = settings
+    register_error_handlers(app)
+    for blueprint in (
+        health_blueprint(),
+        tickets_blueprint(),
+        feedback_blueprint(),
+        hours_blueprint(),
+    ):
+        app.blueprint(blueprint)
+
+    @app.before_server_start
+    async def open_database(app: Sanic, _loop) -> None:
+        app.ctx.engine = create_engine(settings.helpdesk_db_url)
+
+    @app.after_server_stop
+    async def close_database(app: Sanic, _loop) -> None:
+        app.ctx.engine.dispose()
+
+    return app

@@ -1,0 +1,187 @@
+"""Start the whole assistant with one command and stop all of it on Ctrl-C.
+
+Four processes: the Rasa server (NLU + dialogue, REST channel, HTTP API behind a
+token), the action server, the bot service (helpdesk) and the outbox relay that
+re-delivers tickets filed while the helpdesk was down. The end-to-end tests
+start the same `Stack` with their own environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where each process listens and what it shares; read from the environment."""
+
+    rasa_port: int
+    action_port: int
+    bot_port: int
+    rasa_token: str
+    cors_origins: str
+    model: Path
+    env: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "StackConfig":
+        env = dict(os.environ if environ is None else environ)
+        rasa_port = int(env.get("RASA_PORT", "5005"))
+        action_port = int(env.get("ACTION_PORT", "5055"))
+        bot_port = int(env.get("BOT_PORT", "8000"))
+        env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+        env.setdefault("HELPDESK_URL", f"http://127.0.0.1:{bot_port}")
+        env.setdefault("TRACKER_STORE_URL", "sqlite:///var/tracker.db")
+        env.setdefault("LOCK_STORE_TYPE", "in_memory")
+        env.setdefault("REDIS_HOST", "localhost")
+        env.setdefault("REDIS_PORT", "6379")
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
+        )
+        token = env.get("RASA_TOKEN", "")
+        if not token:
+            raise SystemExit("RASA_TOKEN is empty: run `make run` (it creates .env) or set it.")
+        return cls(
+            rasa_port=rasa_port,
+            action_port=action_port,
+            bot_port=bot_port,
+            rasa_token=token,
+            cors_origins=env.get("RASA_CORS_ORIGINS", f"http://localhost:{bot_port}"),
+            model=Path(env.get("RASA_MODEL", str(DEFAULT_MODEL))),
+            env=env,
+        )
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://127.0.0.1:{self.bot_port}"
+
+    def commands(self) -> dict[str, list[str]]:
+        python = sys.executable
+        return {
+            "bot": [python, "-m", "bot", "serve", "--port", str(self.bot_port)],
+            "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
+            "rasa": [
+                python, "-m", "rasa", "run",
+                "--model", str(self.model),
+                "--port", str(self.rasa_port),
+                "--enable-api", "--auth-token", self.rasa_token,
+                "--cors", self.cors_origins,
+                "--endpoints", "endpoints.yml",
+                "--credentials", "credentials.yml",
+            ],
+            "outbox": [python, "-m", "actions.outbox"],
+        }
+
+    def health_urls(self) -> dict[str, str]:
+        return {
+            "bot": f"{self.bot_url}/health",
+            "actions": f"http://127.0.0.1:{self.action_port}/health",
+            "rasa": f"{self.rasa_url}/status?token={self.rasa_token}",
+        }
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self) -> None:
+        (PROJECT_ROOT / "var").mkdir(exist_ok=True)
+        for name, command in self.config.commands().items():
+            output = None
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = open(self.log_dir / f"{name}.log", "ab")
+            self.processes[name] = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=dict(self.config.env),
+                stdout=output, stderr=subprocess.STDOUT if output else None,
+            )
+
+    def wait_until_ready(self, timeout: float = 180.0) -> None:
+        """Block until every server answers its health check, or fail naming the laggard."""
+        deadline = time.monotonic() + timeout
+        waiting = dict(self.config.health_urls())
+        while waiting:
+            for name, url in list(waiting.items()):
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
+                if _answers(url):
+                    del waiting[name]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def watch(self) -> int:
+        """Run until Ctrl-C or until one process dies; then stop the rest."""
+        try:
+            while True:
+                for name, process in self.processes.items():
+                    if process.poll() is not None:
+                        print(f"{name} stopped (exit code {process.returncode}); stopping the rest.")
+                        return 1
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nStopping...")
+            return 0
+        finally:
+            self.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def run_stack() -> int:
+    config = StackConfig.from_env()
+    if not config.model.exists():
+        print(f"No trained model at {config.model}: run `make run` (it trains) or `python -m bot train`.")
+        return 2
+    stack = Stack(config)
+    stack.start()
+    try:
+        stack.wait_until_ready()
+    except (RuntimeError, TimeoutError) as error:
+        print(f"Could not start: {error}")
+        stack.stop()
+        return 1
+    print(
+        "\nThe assistant is running.\n"
+        f"  Chat over REST:   POST {config.rasa_url}/webhooks/rest/webhook"
+        ' {"sender": "me", "message": "Voinko siirtää laskun 1001 eräpäivää?"}\n'
+        f"  Helpdesk API:     {config.bot_url}/api/tickets (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
+        f"  Health:           {config.bot_url}/health\n"
+        "Press Ctrl-C to stop.\n"
+    )
+    return stack.watch()

@@ -1,0 +1,1 @@
+"""The helpdesk: tickets for handed-off conversations, feedback, service hours."""

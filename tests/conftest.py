@@ -1,0 +1,139 @@
+"""Shared fixtures: the real helpdesk (`python -m bot serve`) on a free port.
+
+Tests talk to it over HTTP exactly like the action server does, with a fresh
+SQLite file and a random token per test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Fixed so that due times and the service-hours display do not depend on a local .env.
+HELPDESK_TEST_ENV = {
+    "OPENING_HOURS": "mon-fri 08:00-16:00",
+    "TIMEZONE": "Europe/Helsinki",
+    "TICKET_RESPONSE_HOURS": "4",
+}
+
+
+class HelpdeskServer(NamedTuple):
+    base_url: str
+    token: str
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"helpdesk exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base_url + "/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise RuntimeError(f"helpdesk did not answer /health within {seconds}s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def start_helpdesk(tmp_path: Path) -> Iterator[Callable[..., HelpdeskServer]]:
+    """Factory: start a helpdesk (optionally on a given port / database); all stop at teardown."""
+    processes: list[subprocess.Popen] = []
+
+    def start(
+        port: int | None = None,
+        db_url: str | None = None,
+        token: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> HelpdeskServer:
+        port = port or free_port()
+        token = token or secrets.token_urlsafe(24)
+        db_url = db_url or f"sqlite:///{tmp_path / 'var' / f'helpdesk-{port}.db'}"
+        log = tmp_path / f"helpdesk-{port}.log"
+        process_env = {
+            **os.environ,
+            **HELPDESK_TEST_ENV,
+            "HELPDESK_DB_URL": db_url,
+            "HELPDESK_API_TOKEN": token,
+            **(env or {}),
+        }
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                cwd=REPO,
+                env=process_env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_health(base_url, process, log)
+        return HelpdeskServer(base_url, token)
+
+    yield start
+
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def helpdesk_server(start_helpdesk: Callable[..., HelpdeskServer]) -> HelpdeskServer:
+    """A running helpdesk with an empty database: (base_url, token)."""
+    return start_helpdesk()
+
+
+class HelpdeskApi:
+    """Tiny synchronous caller of the helpdesk API for tests (token sent by default)."""
+
+    def __init__(self, server: HelpdeskServer) -> None:
+        self.server = server
+
+    def call(self, method: str, path: str, token: str | None = "default", **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token == "default":
+            token = self.server.token
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.server.base_url + path, headers=headers, timeout=10, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("PATCH", path, **kwargs)
+
+
+@pytest.fixture
+def helpdesk_api(helpdesk_server: HelpdeskServer) -> HelpdeskApi:
+    return HelpdeskApi(helpdesk_server)
