@@ -1,6 +1,7 @@
 # make help lists the targets. Everything sets itself up on a fresh machine.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
+export RASA_TELEMETRY_ENABLED := false
 
 VENV := .venv
 PY := $(VENV)/bin/python

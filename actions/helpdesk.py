@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 PATHS = {"ticket": "/api/tickets", "feedback": "/api/feedback"}
 
+# The helpdesk refuses longer texts and bodies over 1 MB; a ticket must never be
+# refused for a long conversation, so the client trims the transcript to fit.
+MAX_TEXT = 5000
+MAX_TRANSCRIPT = 150
+
 # 4xx answers that say "wrong setup on our side, not a bad request": keep the item
 # pending so it is delivered once the token or URL is fixed, instead of dropping it.
 RETRYABLE_CLIENT_ERRORS = frozenset({401, 403, 404, 408, 429})
@@ -86,7 +91,7 @@ class HelpdeskClient:
 
         Raises HelpdeskUnavailable (ticket kept in the outbox) or HelpdeskRejected.
         """
-        payload = dict(ticket)
+        payload = fit_for_helpdesk(ticket)
         if not payload.get("request_id"):
             payload["request_id"] = uuid.uuid4().hex
         request_id = payload["request_id"]
@@ -184,6 +189,35 @@ class HelpdeskClient:
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
+
+
+def fit_for_helpdesk(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose transcript the helpdesk accepts: no empty lines, long ones cut.
+
+    Only the newest MAX_TRANSCRIPT messages are kept, after a system line saying
+    how many were left out, so the agent knows the story is longer.
+    """
+    payload = dict(ticket)
+    lines = [
+        {**line, "text": _shorten(str(line["text"]))}
+        for line in payload.get("transcript") or []
+        if isinstance(line, dict) and str(line.get("text") or "").strip()
+    ]
+    if len(lines) > MAX_TRANSCRIPT:
+        left_out = len(lines) - (MAX_TRANSCRIPT - 1)
+        lines = lines[-(MAX_TRANSCRIPT - 1) :]
+        note = {"sender": "system", "text": f"{left_out} earlier messages left out."}
+        if lines[0].get("sent_at") is not None:
+            note["sent_at"] = lines[0]["sent_at"]
+        lines.insert(0, note)
+    if "transcript" in payload:
+        payload["transcript"] = lines
+    return payload
+
+
+def _shorten(text: str) -> str:
+    marker = " […]"
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - len(marker)] + marker
 
 
 async def _error_text(response: aiohttp.ClientResponse) -> str:

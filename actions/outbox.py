@@ -120,9 +120,13 @@ async def relay(flush_seconds: float) -> None:
         "outbox relay: %s -> %s every %ss", client.outbox.path, client.base_url, flush_seconds
     )
     while True:
-        delivered = await client.flush_outbox()
-        if delivered:
-            logger.info("outbox relay: delivered %d item(s)", delivered)
+        try:
+            delivered = await client.flush_outbox()
+        except Exception:  # keep relaying: the next round may succeed
+            logger.exception("outbox relay: flush failed")
+        else:
+            if delivered:
+                logger.info("outbox relay: delivered %d item(s)", delivered)
         await asyncio.sleep(flush_seconds)
 
 

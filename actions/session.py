@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, Tracker, ValidationAction
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -32,8 +32,18 @@ def page_language(metadata: dict[str, Any] | None) -> str | None:
     return None
 
 
+def is_first_message_of_session(tracker: Tracker) -> bool:
+    """True while the bot has said nothing since the session started."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return True
+        if event.get("event") == "bot":
+            return False
+    return True
+
+
 class ActionSessionStart(Action):
-    """Greets at once, in the page's language, and keeps what the customer told us."""
+    """Takes the page's language and keeps what the customer already told us."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -48,8 +58,6 @@ class ActionSessionStart(Action):
         ]
         metadata = tracker.get_slot("session_started_metadata")
         language = page_language(metadata) or language_of(tracker.get_slot("language"))
-        greeting = response_variant(domain, "utter_greet", language)
-        dispatcher.utter_message(text=greeting["text"], buttons=greeting.get("buttons", []))
         return [
             SessionStarted(),
             *carried,
@@ -58,16 +66,23 @@ class ActionSessionStart(Action):
         ]
 
 
-class ActionDetectLanguage(Action):
-    """Slot mapping action: follow the customer when they switch language."""
+class ActionValidateSlotMappings(ValidationAction):
+    """Runs after every customer message: follow the customer's language.
+
+    On the first message of a session it also greets, so the greeting is in the
+    language the customer actually wrote in, before the answer to their question.
+    """
 
     def name(self) -> str:
-        return "action_detect_language"
+        return "action_validate_slot_mappings"
 
-    async def run(
+    async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        detected = detect_language(latest_text(tracker))
-        if detected and detected != tracker.get_slot("language"):
-            return [SlotSet("language", detected)]
-        return []
+    ) -> dict[str, Any]:
+        current = language_of(tracker.get_slot("language"))
+        detected = detect_language(latest_text(tracker)) or current
+        if is_first_message_of_session(tracker):
+            # Rasa renders with the slots as they were, so pick the variant here.
+            greeting = response_variant(domain, "utter_greet", detected)
+            dispatcher.utter_message(text=greeting["text"], buttons=greeting.get("buttons", []))
+        return {"language": detected} if detected != current else {}

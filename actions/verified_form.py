@@ -8,6 +8,7 @@ same question bring in a person (reason `form_failure`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any, Callable
@@ -70,8 +71,12 @@ def failure_events(
     return events, gave_up
 
 
-class PatientForm(FormValidationAction):
+class PatientForm(FormValidationAction, ABC):
     """A form that reads answers from free text and counts the ones it can't use."""
+
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name>; abstract so the action server skips this base."""
 
     # Slots this form owns; cleared when the form starts anew.
     own_slots: tuple[str, ...] = ()

@@ -27,7 +27,9 @@ def require_token(handler: Handler) -> Handler:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             given.strip().encode(), expected.encode()
         ):
-            raise Unauthorized("missing or wrong API token (Authorization: Bearer <token>)")
+            raise Unauthorized(
+                "missing or wrong API token (Authorization: Bearer <token>)", scheme="Bearer"
+            )
         return await handler(request, *args, **kwargs)
 
     return guarded

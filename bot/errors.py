@@ -26,6 +26,7 @@ def register_error_handlers(app: Sanic) -> None:
             message = str(exception) or "request failed"
             if status >= 500:
                 logger.exception("API error on %s", request.path, exc_info=exception)
-            return json({"error": message}, status=status)
+            headers = getattr(exception, "headers", None) or None
+            return json({"error": message}, status=status, headers=headers)
         logger.exception("Unexpected error on %s", request.path, exc_info=exception)
         return json({"error": "internal error; the request was not completed"}, status=500)

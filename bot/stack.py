@@ -46,6 +46,7 @@ class StackConfig:
         env.setdefault("LOCK_STORE_TYPE", "in_memory")
         env.setdefault("REDIS_HOST", "localhost")
         env.setdefault("REDIS_PORT", "6379")
+        env.setdefault("RASA_TELEMETRY_ENABLED", "false")
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
         )

@@ -43,7 +43,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_health(base_url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+def wait_for_health(
+    base_url: str, process: subprocess.Popen, log: Path, seconds: float = 30
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -57,12 +59,15 @@ def wait_for_health(base_url: str, process: subprocess.Popen, log: Path, seconds
     raise RuntimeError(f"helpdesk did not answer /health within {seconds}s:\n{log.read_text()}")
 
 
-@pytest.fixture
-def start_helpdesk(tmp_path: Path) -> Iterator[Callable[..., HelpdeskServer]]:
-    """Factory: start a helpdesk (optionally on a given port / database); all stop at teardown."""
-    processes: list[subprocess.Popen] = []
+class HelpdeskProcesses:
+    """Starts helpdesk processes under one folder and stops them all at the end."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.processes: list[subprocess.Popen] = []
 
     def start(
+        self,
         port: int | None = None,
         db_url: str | None = None,
         token: str | None = None,
@@ -70,8 +75,8 @@ def start_helpdesk(tmp_path: Path) -> Iterator[Callable[..., HelpdeskServer]]:
     ) -> HelpdeskServer:
         port = port or free_port()
         token = token or secrets.token_urlsafe(24)
-        db_url = db_url or f"sqlite:///{tmp_path / 'var' / f'helpdesk-{port}.db'}"
-        log = tmp_path / f"helpdesk-{port}.log"
+        db_url = db_url or f"sqlite:///{self.directory / 'var' / f'helpdesk-{port}.db'}"
+        log = self.directory / f"helpdesk-{port}.log"
         process_env = {
             **os.environ,
             **HELPDESK_TEST_ENV,
@@ -87,27 +92,42 @@ def start_helpdesk(tmp_path: Path) -> Iterator[Callable[..., HelpdeskServer]]:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
-        processes.append(process)
+        self.processes.append(process)
         base_url = f"http://127.0.0.1:{port}"
         wait_for_health(base_url, process, log)
         return HelpdeskServer(base_url, token)
 
-    yield start
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+
+@pytest.fixture
+def start_helpdesk(tmp_path: Path) -> Iterator[Callable[..., HelpdeskServer]]:
+    """Factory: `start_helpdesk(port=, db_url=, token=, env=)`; all stop at teardown."""
+    processes = HelpdeskProcesses(tmp_path)
+    yield processes.start
+    processes.stop_all()
 
 
 @pytest.fixture
 def helpdesk_server(start_helpdesk: Callable[..., HelpdeskServer]) -> HelpdeskServer:
-    """A running helpdesk with an empty database: (base_url, token)."""
+    """A running helpdesk with an empty database, just for this test: (base_url, token)."""
     return start_helpdesk()
+
+
+@pytest.fixture(scope="module")
+def shared_helpdesk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelpdeskServer]:
+    """One helpdesk for a whole test module (faster); its tickets pile up between tests."""
+    processes = HelpdeskProcesses(tmp_path_factory.mktemp("helpdesk"))
+    yield processes.start()
+    processes.stop_all()
 
 
 class HelpdeskApi:
@@ -116,13 +136,17 @@ class HelpdeskApi:
     def __init__(self, server: HelpdeskServer) -> None:
         self.server = server
 
-    def call(self, method: str, path: str, token: str | None = "default", **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, token: str | None = "default", **kwargs: Any
+    ) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
         if token == "default":
             token = self.server.token
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return requests.request(method, self.server.base_url + path, headers=headers, timeout=10, **kwargs)
+        return requests.request(
+            method, self.server.base_url + path, headers=headers, timeout=10, **kwargs
+        )
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("GET", path, **kwargs)
@@ -136,4 +160,11 @@ class HelpdeskApi:
 
 @pytest.fixture
 def helpdesk_api(helpdesk_server: HelpdeskServer) -> HelpdeskApi:
+    """Caller of a fresh helpdesk (numbers start at T-00001, the queue is empty)."""
     return HelpdeskApi(helpdesk_server)
+
+
+@pytest.fixture
+def shared_helpdesk_api(shared_helpdesk_server: HelpdeskServer) -> HelpdeskApi:
+    """Caller of the module's shared helpdesk, for tests that need no empty database."""
+    return HelpdeskApi(shared_helpdesk_server)

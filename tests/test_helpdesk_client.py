@@ -1,0 +1,371 @@
+"""The actions' helpdesk client and its outbox, against the real helpdesk process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from actions.config import ActionSettings
+from actions.helpdesk import (
+    HelpdeskClient,
+    HelpdeskRejected,
+    HelpdeskUnavailable,
+    TicketCreated,
+)
+from actions.outbox import Outbox
+
+if TYPE_CHECKING:
+    from tests.conftest import HelpdeskServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ticket(conversation_id: str | None = None, **overrides: object) -> dict:
+    body = {
+        "conversation_id": conversation_id or "conv-" + uuid.uuid4().hex[:8],
+        "reason": "customer_request",
+        "topic": "request_human",
+        "language": "en",
+        "contact_method": "chat",
+        "transcript": [{"sender": "customer", "text": "a person please", "sent_at": 1714629600}],
+    }
+    body.update(overrides)
+    return body
+
+
+def tickets_of(server: HelpdeskServer, conversation_id: str) -> list[dict]:
+    response = requests.get(
+        server.base_url + "/api/tickets",
+        params={"conversation_id": conversation_id},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["tickets"]
+
+
+@pytest.fixture
+def outbox(tmp_path: Path) -> Outbox:
+    return Outbox(tmp_path / "state" / "outbox.db")
+
+
+@pytest.fixture
+def client(helpdesk_server: HelpdeskServer, outbox: Outbox) -> HelpdeskClient:
+    return HelpdeskClient(helpdesk_server.base_url, helpdesk_server.token, outbox)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: the hung helpdesk."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def failing_server() -> Iterator[str]:
+    """Answers every request with 503, like a helpdesk behind a proxy during a deploy."""
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(503)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"Service Unavailable")
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# --- the outbox on its own -----------------------------------------------------
+
+
+def test_outbox_keeps_items_until_delivered(outbox: Outbox) -> None:
+    outbox.put("ticket", "r1", {"a": 1})
+    outbox.put("ticket", "r1", {"a": "ignored"})
+    outbox.put("feedback", "r2", {"b": 2})
+    assert outbox.path.exists()
+
+    first, second = outbox.pending()
+    assert (first.kind, first.request_id, first.payload) == ("ticket", "r1", {"a": 1})
+    assert second.request_id == "r2"
+
+    outbox.record_attempt("r1", "connection refused")
+    assert outbox.pending()[0].attempts == 1
+    assert outbox.pending()[0].last_error == "connection refused"
+
+    outbox.mark_delivered("r1")
+    outbox.mark_rejected("r2", "HTTP 400")
+    assert outbox.pending() == []
+
+
+def test_outbox_survives_a_new_instance(outbox: Outbox) -> None:
+    outbox.put("ticket", "r1", {"a": 1})
+    assert [item.request_id for item in Outbox(outbox.path).pending()] == ["r1"]
+
+
+# --- creating tickets ------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_create_ticket(client: HelpdeskClient, helpdesk_server: HelpdeskServer) -> None:
+    body = ticket(invoice_number="1001")
+    created = await client.create_ticket(body)
+
+    assert isinstance(created, TicketCreated)
+    assert created.number == "T-00001"
+    assert created.status == "open"
+    assert created.queue_position == 1
+    assert created.due_at.utcoffset() is not None
+    assert client.outbox.pending() == []
+    assert "request_id" not in body  # the caller's dict is left alone
+
+    [stored] = tickets_of(helpdesk_server, body["conversation_id"])
+    assert stored["number"] == created.number
+    assert stored["invoice_number"] == "1001"
+    assert stored["transcript"][0]["text"] == "a person please"
+
+
+@pytest.mark.asyncio
+async def test_callers_request_id_makes_a_retry_harmless(
+    client: HelpdeskClient, helpdesk_server: HelpdeskServer
+) -> None:
+    body = ticket(request_id="handoff-42")
+    first = await client.create_ticket(body)
+    second = await client.create_ticket(body)
+    assert first == second
+    assert len(tickets_of(helpdesk_server, body["conversation_id"])) == 1
+
+
+@pytest.mark.asyncio
+async def test_long_conversation_is_trimmed_to_fit(
+    client: HelpdeskClient, helpdesk_server: HelpdeskServer
+) -> None:
+    lines = [
+        {"sender": "customer", "text": f"message {n}", "sent_at": 1714629600 + n}
+        for n in range(200)
+    ]
+    lines[-1]["text"] = "x" * 6000
+    lines[-2]["text"] = "   "
+    body = ticket(transcript=lines)
+    await client.create_ticket(body)
+
+    [stored] = tickets_of(helpdesk_server, body["conversation_id"])
+    transcript = stored["transcript"]
+    assert len(transcript) == 150
+    assert transcript[0]["sender"] == "system"
+    assert transcript[0]["text"] == "50 earlier messages left out."
+    assert transcript[1]["text"] == "message 50"
+    assert len(transcript[-1]["text"]) == 5000 and transcript[-1]["text"].endswith("[…]")
+    assert body["transcript"][-1]["text"] == "x" * 6000  # the caller's data is untouched
+
+
+@pytest.mark.asyncio
+async def test_invalid_ticket_is_rejected_and_not_retried(client: HelpdeskClient) -> None:
+    with pytest.raises(HelpdeskRejected, match="reason") as error:
+        await client.create_ticket(ticket(reason="bored"))
+    assert error.value.status == 400
+    assert client.outbox.pending() == []
+
+
+@pytest.mark.asyncio
+async def test_helpdesk_down_keeps_ticket_then_flush_delivers_once(
+    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+) -> None:
+    port, token = free_port(), "shared-secret"
+    client = HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox, timeout=2)
+    body = ticket()
+
+    with pytest.raises(HelpdeskUnavailable) as error:
+        await client.create_ticket(body)
+
+    [kept] = outbox.pending()
+    assert kept.request_id == error.value.request_id
+    assert kept.kind == "ticket"
+    assert kept.payload["conversation_id"] == body["conversation_id"]
+    assert kept.attempts == 1 and "Connect" in kept.last_error
+    assert await client.flush_outbox() == 0  # still down
+
+    server = start_helpdesk(port=port, token=token)
+    assert await client.flush_outbox() == 1
+    assert await client.flush_outbox() == 0
+    [stored] = tickets_of(server, body["conversation_id"])
+    assert stored["transcript"][0]["text"] == "a person please"
+
+
+@pytest.mark.asyncio
+async def test_delivering_the_same_item_twice_does_not_duplicate(
+    tmp_path: Path, outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+) -> None:
+    """A crash after the helpdesk answered but before mark_delivered means a resend."""
+    port, token = free_port(), "shared-secret"
+    body = ticket()
+    with pytest.raises(HelpdeskUnavailable):
+        await HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox).create_ticket(body)
+    copy = tmp_path / "copy" / "outbox.db"
+    copy.parent.mkdir()
+    shutil.copy(outbox.path, copy)
+
+    server = start_helpdesk(port=port, token=token)
+    assert await HelpdeskClient(server.base_url, token, outbox).flush_outbox() == 1
+    assert await HelpdeskClient(server.base_url, token, Outbox(copy)).flush_outbox() == 1
+
+    assert len(tickets_of(server, body["conversation_id"])) == 1
+
+
+@pytest.mark.asyncio
+async def test_older_pending_items_are_delivered_first(
+    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+) -> None:
+    port, token = free_port(), "shared-secret"
+    older = ticket()
+    with pytest.raises(HelpdeskUnavailable):
+        await HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox).create_ticket(older)
+
+    server = start_helpdesk(port=port, token=token)
+    newer = await HelpdeskClient(server.base_url, token, outbox).create_ticket(ticket())
+
+    [delivered_older] = tickets_of(server, older["conversation_id"])
+    assert delivered_older["number"] < newer.number
+    assert newer.queue_position == 2
+    assert outbox.pending() == []
+
+
+@pytest.mark.asyncio
+async def test_hung_helpdesk_times_out(silent_server: str, outbox: Outbox) -> None:
+    client = HelpdeskClient(silent_server, "t", outbox, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(HelpdeskUnavailable, match="timed out"):
+        await client.create_ticket(ticket())
+    assert time.monotonic() - started < 5
+    assert outbox.pending()[0].last_error == "timed out"
+
+
+@pytest.mark.asyncio
+async def test_server_error_keeps_the_ticket(failing_server: str, outbox: Outbox) -> None:
+    client = HelpdeskClient(failing_server, "t", outbox)
+    with pytest.raises(HelpdeskUnavailable):
+        await client.create_ticket(ticket())
+    assert "503" in outbox.pending()[0].last_error
+
+
+@pytest.mark.asyncio
+async def test_wrong_token_keeps_the_ticket_for_after_the_fix(
+    helpdesk_server: HelpdeskServer, outbox: Outbox
+) -> None:
+    with pytest.raises(HelpdeskUnavailable, match="401"):
+        await HelpdeskClient(helpdesk_server.base_url, "wrong", outbox).create_ticket(ticket())
+    assert len(outbox.pending()) == 1
+    fixed = HelpdeskClient(helpdesk_server.base_url, helpdesk_server.token, outbox)
+    assert await fixed.flush_outbox() == 1
+
+
+# --- feedback and service hours -----------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_send_feedback(client: HelpdeskClient) -> None:
+    assert await client.send_feedback("conv-1", "fi", "Nopeaa palvelua, kiitos!") is True
+    assert client.outbox.pending() == []
+
+
+@pytest.mark.asyncio
+async def test_feedback_while_down_goes_via_the_outbox(
+    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+) -> None:
+    port, token = free_port(), "shared-secret"
+    client = HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox)
+    assert await client.send_feedback("conv-1", "en", "Great") is False
+    [kept] = outbox.pending()
+    assert kept.kind == "feedback" and kept.payload["text"] == "Great"
+
+    start_helpdesk(port=port, token=token)
+    assert await client.flush_outbox() == 1
+
+
+@pytest.mark.asyncio
+async def test_service_hours(client: HelpdeskClient) -> None:
+    hours = await client.service_hours()
+    assert hours["display"]["en"] == "Mon–Fri 8:00–16:00"
+    assert set(hours) == {"timezone", "open_now", "next_opening", "display"}
+
+
+@pytest.mark.asyncio
+async def test_service_hours_when_down(outbox: Outbox) -> None:
+    client = HelpdeskClient(f"http://127.0.0.1:{free_port()}", "t", outbox)
+    with pytest.raises(HelpdeskUnavailable):
+        await client.service_hours()
+
+
+def test_from_settings(tmp_path: Path) -> None:
+    settings = ActionSettings(
+        helpdesk_url="http://helpdesk:8000/",
+        helpdesk_api_token="tok",
+        outbox_path=str(tmp_path / "o.db"),
+    )
+    client = HelpdeskClient.from_settings(settings)
+    assert client.base_url == "http://helpdesk:8000"
+    assert client.token == "tok"
+    assert client.outbox.path == tmp_path / "o.db"
+
+
+# --- the relay process -----------------------------------------------------------
+
+
+def test_relay_delivers_pending_items(
+    tmp_path: Path, outbox: Outbox, helpdesk_server: HelpdeskServer
+) -> None:
+    body = ticket(request_id=uuid.uuid4().hex)
+    outbox.put("ticket", body["request_id"], body)
+    env = {
+        **os.environ,
+        "HELPDESK_URL": helpdesk_server.base_url,
+        "HELPDESK_API_TOKEN": helpdesk_server.token,
+        "HELPDESK_OUTBOX_PATH": str(outbox.path),
+        "OUTBOX_FLUSH_SECONDS": "0.2",
+    }
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "actions.outbox"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while outbox.pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
+    assert outbox.pending() == []
+    assert len(tickets_of(helpdesk_server, body["conversation_id"])) == 1
