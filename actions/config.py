@@ -7,9 +7,9 @@ The action server is started by `python -m bot run` (which loads `.env`) or by
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class ActionSettings:
     helpdesk_url: str = "http://localhost:8000"
     helpdesk_api_token: str = ""
     outbox_path: str = "var/outbox.db"
+    outbox_flush_seconds: float = 15.0
     extension_fee: Decimal = Decimal("5.00")
     extension_max_days: int = 30
     reminder_fee: Decimal = Decimal("5.00")
@@ -27,7 +28,7 @@ class ActionSettings:
     timezone: str = "Europe/Helsinki"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ActionSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ActionSettings:
         env = os.environ if environ is None else environ
         defaults = cls()
         return cls(
@@ -35,6 +36,9 @@ class ActionSettings:
             helpdesk_url=env.get("HELPDESK_URL", defaults.helpdesk_url).rstrip("/"),
             helpdesk_api_token=env.get("HELPDESK_API_TOKEN", defaults.helpdesk_api_token),
             outbox_path=env.get("HELPDESK_OUTBOX_PATH", defaults.outbox_path),
+            outbox_flush_seconds=float(
+                env.get("OUTBOX_FLUSH_SECONDS", defaults.outbox_flush_seconds)
+            ),
             extension_fee=Decimal(env.get("EXTENSION_FEE_EUR", str(defaults.extension_fee))),
             extension_max_days=int(env.get("EXTENSION_MAX_DAYS", defaults.extension_max_days)),
             reminder_fee=Decimal(env.get("REMINDER_FEE_EUR", str(defaults.reminder_fee))),

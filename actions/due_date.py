@@ -16,7 +16,12 @@ from actions.conversation import conversation_language
 from actions.dates import parse_customer_date
 from actions.handoff_request import handoff_events, no_handoff_events
 from actions.i18n import display_date, display_money
-from actions.verified_form import SlotValues, VerifiedInvoiceForm, today_for_customer, verified_invoice
+from actions.verified_form import (
+    SlotValues,
+    VerifiedInvoiceForm,
+    today_for_customer,
+    verified_invoice,
+)
 
 EXTENSION_SLOTS = ("new_due_date", "extension_confirmed")
 
@@ -45,7 +50,9 @@ class ValidateDueDateExtensionForm(VerifiedInvoiceForm):
             parsed = parse_customer_date(text, today, language)
             return parsed.isoformat() if parsed else None
 
-        return self.answer_from_text("new_due_date", tracker, dispatcher, parse, "utter_invalid_date")
+        return self.answer_from_text(
+            "new_due_date", tracker, dispatcher, parse, "utter_invalid_date"
+        )
 
     async def extract_extension_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -53,7 +60,10 @@ class ValidateDueDateExtensionForm(VerifiedInvoiceForm):
         return self.unclear_confirmation("extension_confirmed", tracker)
 
     async def validate_new_due_date(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         if value is None:
@@ -141,7 +151,9 @@ class ActionSubmitDueDateExtension(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reset = [SlotSet(slot, None) for slot in (*EXTENSION_SLOTS, "invoice_block", "form_failures")]
+        reset = [
+            SlotSet(slot, None) for slot in (*EXTENSION_SLOTS, "invoice_block", "form_failures")
+        ]
         if tracker.get_slot("handoff_reason") == "form_failure":
             return reset + handoff_events("form_failure")
         language = conversation_language(tracker)

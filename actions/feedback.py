@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,8 +12,10 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.conversation import conversation_language
-from actions.helpdesk import HelpdeskUnavailable
+from actions.helpdesk import HelpdeskError
 from actions.verified_form import PatientForm, SlotValues
+
+logger = logging.getLogger(__name__)
 
 MAX_FEEDBACK_CHARS = 5000
 
@@ -22,7 +25,10 @@ class ValidateFeedbackForm(PatientForm):
         return "validate_feedback_form"
 
     async def validate_feedback_text(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         text = str(value or "").strip()
@@ -36,11 +42,14 @@ class ActionSaveFeedback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        try:
-            await services.helpdesk().send_feedback(
-                tracker.sender_id, conversation_language(tracker), tracker.get_slot("feedback_text")
-            )
-        except HelpdeskUnavailable:
-            pass  # kept in the outbox and delivered when the helpdesk is back
+        text = tracker.get_slot("feedback_text")
+        if text:
+            try:
+                # When the helpdesk is down this keeps it in the outbox for later.
+                await services.helpdesk().send_feedback(
+                    tracker.sender_id, conversation_language(tracker), text
+                )
+            except HelpdeskError:
+                logger.exception("feedback from %s was refused", tracker.sender_id)
         dispatcher.utter_message(response="utter_feedback_thanks")
         return [SlotSet("feedback_text", None)]

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -72,7 +73,7 @@ def contact_method_in(text: str) -> str | None:
 
 def reason_from_conversation(tracker: Tracker) -> str:
     """Why the customer asked for a person, judged from what they said last."""
-    recent = [intent for intent, _ in zip(user_intents_newest_first(tracker), range(RECENT_TURNS))]
+    recent = list(islice(user_intents_newest_first(tracker), RECENT_TURNS))
     if recent and recent[0] == "dispute_invoice":
         return "dispute"
     if "financial_difficulty" in recent:
@@ -179,15 +180,23 @@ class ValidateHandoffForm(PatientForm):
     async def extract_contact_email(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
-        return self._address_from_text("contact_email", tracker, dispatcher, normalise_email, "utter_invalid_email")
+        return self._address_from_text(
+            "contact_email", tracker, dispatcher, normalise_email, "utter_invalid_email"
+        )
 
     async def extract_contact_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
-        return self._address_from_text("contact_phone", tracker, dispatcher, normalise_phone, "utter_invalid_phone")
+        return self._address_from_text(
+            "contact_phone", tracker, dispatcher, normalise_phone, "utter_invalid_phone"
+        )
 
     def _address_from_text(
-        self, slot: str, tracker: Tracker, dispatcher: CollectingDispatcher, parse: Any,
+        self,
+        slot: str,
+        tracker: Tracker,
+        dispatcher: CollectingDispatcher,
+        parse: Any,
         invalid_response: str,
     ) -> SlotValues:
         if tracker.get_slot("requested_slot") != slot:
@@ -199,7 +208,10 @@ class ValidateHandoffForm(PatientForm):
         return self.accept(slot, tracker, {slot: value})
 
     async def validate_contact_method(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         if value in ("chat", "email", "phone"):
@@ -207,13 +219,19 @@ class ValidateHandoffForm(PatientForm):
         return {"contact_method": None}
 
     async def validate_contact_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         return {"contact_email": normalise_email(str(value)) if value else None}
 
     async def validate_contact_phone(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         return {"contact_phone": normalise_phone(str(value)) if value else None}
@@ -229,7 +247,10 @@ class ActionCreateTicket(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         method = tracker.get_slot("contact_method") or "chat"
-        address = {"email": tracker.get_slot("contact_email"), "phone": tracker.get_slot("contact_phone")}.get(method)
+        address = {
+            "email": tracker.get_slot("contact_email"),
+            "phone": tracker.get_slot("contact_phone"),
+        }.get(method)
         if method != "chat" and not address:
             method, address = "chat", None
         reason = tracker.get_slot("handoff_reason") or reason_from_conversation(tracker)
@@ -274,4 +295,3 @@ class ActionCreateTicket(Action):
             contact_phone=tracker.get_slot("contact_phone") or "",
         )
         return events + [SlotSet("ticket_number", created.number), ConversationPaused()]
-

@@ -35,6 +35,7 @@ def lookup_question(tracker: Tracker) -> str:
 
 class ValidateInvoiceLookupForm(VerifiedInvoiceForm):
     own_intents = frozenset(LOOKUP_INTENTS)
+
     def name(self) -> str:
         return "validate_invoice_lookup_form"
 

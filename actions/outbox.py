@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actions.config import ActionSettings
+
 logger = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -112,7 +114,6 @@ class Outbox:
 async def relay(flush_seconds: float) -> None:
     """Deliver pending items forever, one flush every `flush_seconds`."""
     # Imported here: actions.helpdesk imports this module (no import cycle at load).
-    from actions.config import ActionSettings
     from actions.helpdesk import HelpdeskClient
 
     client = HelpdeskClient.from_settings(ActionSettings.from_env())
@@ -138,6 +139,6 @@ if __name__ == "__main__":
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(relay(float(os.environ.get("OUTBOX_FLUSH_SECONDS", "15"))))
+        asyncio.run(relay(ActionSettings.from_env().outbox_flush_seconds))
     except KeyboardInterrupt:
         pass

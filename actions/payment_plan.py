@@ -48,8 +48,8 @@ def schedule_for(invoice: Invoice, count: int) -> list[Instalment]:
 
 def schedule_lines(schedule: list[Instalment], language: str) -> str:
     return "\n".join(
-        f"{position}. {display_date(item.due_date, language)}: {display_money(item.amount, language)}"
-        for position, item in enumerate(schedule, start=1)
+        f"{number}. {display_date(item.due_date, language)}: {display_money(item.amount, language)}"
+        for number, item in enumerate(schedule, start=1)
     )
 
 
@@ -80,7 +80,10 @@ class ValidatePaymentPlanForm(VerifiedInvoiceForm):
         return self.unclear_confirmation("plan_confirmed", tracker)
 
     async def validate_installments(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         if value is None:

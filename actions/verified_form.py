@@ -9,9 +9,10 @@ same question bring in a person (reason `form_failure`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -196,7 +197,10 @@ class VerifiedInvoiceForm(PatientForm):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
         return self.answer_from_text(
-            "invoice_number", tracker, dispatcher, extract_invoice_number,
+            "invoice_number",
+            tracker,
+            dispatcher,
+            extract_invoice_number,
             "utter_invalid_invoice_number",
         )
 
@@ -204,12 +208,18 @@ class VerifiedInvoiceForm(PatientForm):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> SlotValues:
         return self.answer_from_text(
-            "reference_number", tracker, dispatcher, extract_reference,
+            "reference_number",
+            tracker,
+            dispatcher,
+            extract_reference,
             "utter_invalid_reference_number",
         )
 
     async def validate_invoice_number(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         if value is None:
@@ -217,13 +227,19 @@ class VerifiedInvoiceForm(PatientForm):
         number = extract_invoice_number(str(value))
         if number is None:
             return self.reject(
-                "invoice_number", tracker, dispatcher, "utter_invalid_invoice_number",
+                "invoice_number",
+                tracker,
+                dispatcher,
+                "utter_invalid_invoice_number",
                 value=value,
             )
         invoice = services.billing().find_invoice(number)
         if invoice is None:
             return self.reject(
-                "invoice_number", tracker, dispatcher, "utter_invoice_not_found",
+                "invoice_number",
+                tracker,
+                dispatcher,
+                "utter_invoice_not_found",
                 invoice_number=number,
             )
         values: SlotValues = {"invoice_number": number}
@@ -236,7 +252,10 @@ class VerifiedInvoiceForm(PatientForm):
         return self.accept("invoice_number", tracker, values)
 
     async def validate_reference_number(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> SlotValues:
         if value is None:
@@ -244,7 +263,10 @@ class VerifiedInvoiceForm(PatientForm):
         reference = extract_reference(str(value))
         if reference is None or not is_valid_reference(reference):
             return self.reject(
-                "reference_number", tracker, dispatcher, "utter_invalid_reference_number",
+                "reference_number",
+                tracker,
+                dispatcher,
+                "utter_invalid_reference_number",
                 reference_number=value,
             )
         number = tracker.get_slot("invoice_number")
@@ -253,7 +275,10 @@ class VerifiedInvoiceForm(PatientForm):
         invoice = services.billing().find_invoice(number)
         if invoice is None or invoice.reference != reference:
             return self.reject(
-                "reference_number", tracker, dispatcher, "utter_reference_mismatch",
+                "reference_number",
+                tracker,
+                dispatcher,
+                "utter_reference_mismatch",
                 invoice_number=number,
             )
         values = {"reference_number": reference, **self._block_values(invoice)}

@@ -64,8 +64,8 @@ class Settings:
             )
         if not 0 < self.port < 65536:
             found.append(f"BOT_PORT must be between 1 and 65535, not {self.port}")
-        if self.ticket_response_hours < 0:
-            found.append("TICKET_RESPONSE_HOURS must not be negative")
+        if not 0 <= self.ticket_response_hours <= 1000:  # also catches nan
+            found.append("TICKET_RESPONSE_HOURS must be a number of hours from 0 to 1000")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

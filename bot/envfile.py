@@ -26,7 +26,7 @@ def _resolved(line: str) -> str:
 
 
 def write_env(example: Path, target: Path) -> list[str]:
-    """Create `target`, or add variables that appeared in `example` since; returns the added names."""
+    """Create `target`, or add variables new in `example`; returns the names added."""
     example_lines = example.read_text().splitlines()
     if not target.exists():
         target.write_text("\n".join(_resolved(line) for line in example_lines) + "\n")
@@ -34,8 +34,10 @@ def write_env(example: Path, target: Path) -> list[str]:
         return list(_assignments(example_lines))
     present = _assignments(target.read_text().splitlines())
     missing = [
-        line for line in example_lines
-        if "=" in line and not line.lstrip().startswith("#")
+        line
+        for line in example_lines
+        if "=" in line
+        and not line.lstrip().startswith("#")
         and line.partition("=")[0].strip() not in present
     ]
     if missing:

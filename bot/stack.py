@@ -14,9 +14,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -35,7 +35,7 @@ class StackConfig:
     env: Mapping[str, str]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "StackConfig":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
         env = dict(os.environ if environ is None else environ)
         rasa_port = int(env.get("RASA_PORT", "5005"))
         action_port = int(env.get("ACTION_PORT", "5055"))
@@ -75,15 +75,33 @@ class StackConfig:
         python = sys.executable
         return {
             "bot": [python, "-m", "bot", "serve", "--port", str(self.bot_port)],
-            "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)],
+            "actions": [
+                python,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.action_port),
+            ],
             "rasa": [
-                python, "-m", "rasa", "run",
-                "--model", str(self.model),
-                "--port", str(self.rasa_port),
-                "--enable-api", "--auth-token", self.rasa_token,
-                "--cors", self.cors_origins,
-                "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml",
+                python,
+                "-m",
+                "rasa",
+                "run",
+                "--model",
+                str(self.model),
+                "--port",
+                str(self.rasa_port),
+                "--enable-api",
+                "--auth-token",
+                self.rasa_token,
+                "--cors",
+                self.cors_origins,
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],
             "outbox": [python, "-m", "actions.outbox"],
         }
@@ -110,8 +128,11 @@ class Stack:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
                 output = open(self.log_dir / f"{name}.log", "ab")
             self.processes[name] = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=dict(self.config.env),
-                stdout=output, stderr=subprocess.STDOUT if output else None,
+                command,
+                cwd=PROJECT_ROOT,
+                env=dict(self.config.env),
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
             )
 
     def wait_until_ready(self, timeout: float = 180.0) -> None:
@@ -122,7 +143,9 @@ class Stack:
             for name, url in list(waiting.items()):
                 process = self.processes[name]
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {process.returncode} while starting")
+                    raise RuntimeError(
+                        f"{name} exited with code {process.returncode} while starting"
+                    )
                 if _answers(url):
                     del waiting[name]
             if time.monotonic() > deadline:
@@ -146,7 +169,9 @@ class Stack:
             while True:
                 for name, process in self.processes.items():
                     if process.poll() is not None:
-                        print(f"{name} stopped (exit code {process.returncode}); stopping the rest.")
+                        print(
+                            f"{name} stopped (exit code {process.returncode}); stopping the rest."
+                        )
                         return 1
                 time.sleep(1)
         except KeyboardInterrupt:
@@ -167,7 +192,9 @@ def _answers(url: str) -> bool:
 def run_stack() -> int:
     config = StackConfig.from_env()
     if not config.model.exists():
-        print(f"No trained model at {config.model}: run `make run` (it trains) or `python -m bot train`.")
+        print(
+            f"No trained model at {config.model}: `make run` trains it (or `python -m bot train`)."
+        )
         return 2
     stack = Stack(config)
     stack.start()
@@ -181,7 +208,8 @@ def run_stack() -> int:
         "\nThe assistant is running.\n"
         f"  Chat over REST:   POST {config.rasa_url}/webhooks/rest/webhook"
         ' {"sender": "me", "message": "Voinko siirtää laskun 1001 eräpäivää?"}\n'
-        f"  Helpdesk API:     {config.bot_url}/api/tickets (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
+        f"  Helpdesk API:     {config.bot_url}/api/tickets"
+        " (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
         f"  Health:           {config.bot_url}/health\n"
         "Press Ctrl-C to stop.\n"
     )

@@ -35,9 +35,20 @@ def train_if_changed(force: bool = False) -> int:
         return 0
     print("Training data changed: training the model (a few minutes on 2 cores)...")
     command = [
-        sys.executable, "-m", "rasa", "train",
-        "--fixed-model-name", MODEL_NAME, "--out", str(MODEL_DIR),
-        "--config", "config.yml", "--domain", "domain.yml", "--data", "data",
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--fixed-model-name",
+        MODEL_NAME,
+        "--out",
+        str(MODEL_DIR),
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT)
     if result.returncode != 0:

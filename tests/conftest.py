@@ -44,19 +44,35 @@ def free_port() -> int:
 
 
 def wait_for_health(
-    base_url: str, process: subprocess.Popen, log: Path, seconds: float = 30
+    server: HelpdeskServer, process: subprocess.Popen, log: Path, seconds: float = 30
 ) -> None:
+    """Wait until *this* process answers: healthy, and accepting our token.
+
+    Other test runs on the machine start servers too; checking the token makes
+    sure a port taken by someone else fails loudly instead of passing by luck.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"helpdesk exited with {process.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(base_url + "/health", timeout=1) as response:
-                if response.status == 200:
-                    return
+            with urllib.request.urlopen(server.base_url + "/health", timeout=1):
+                break
         except (urllib.error.URLError, OSError):
             time.sleep(0.05)
-    raise RuntimeError(f"helpdesk did not answer /health within {seconds}s:\n{log.read_text()}")
+    else:
+        raise RuntimeError(f"helpdesk did not answer /health within {seconds}s:\n{log.read_text()}")
+    check = urllib.request.Request(
+        server.base_url + "/api/service-hours",
+        headers={"Authorization": f"Bearer {server.token}"},
+    )
+    try:
+        with urllib.request.urlopen(check, timeout=5):
+            pass
+    except (urllib.error.URLError, OSError) as error:
+        raise RuntimeError(
+            f"{server.base_url} answers but not as our helpdesk ({error}):\n{log.read_text()}"
+        ) from error
 
 
 class HelpdeskProcesses:
@@ -93,9 +109,9 @@ class HelpdeskProcesses:
                 stderr=subprocess.STDOUT,
             )
         self.processes.append(process)
-        base_url = f"http://127.0.0.1:{port}"
-        wait_for_health(base_url, process, log)
-        return HelpdeskServer(base_url, token)
+        server = HelpdeskServer(f"http://127.0.0.1:{port}", token)
+        wait_for_health(server, process, log)
+        return server
 
     def stop_all(self) -> None:
         for process in self.processes:

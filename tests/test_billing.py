@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from actions.billing import (
-    DEMO_IBAN,
     Instalment,
     Invoice,
     InvoiceNotFound,
@@ -27,6 +26,7 @@ from actions.billing import (
     plan_schedule,
     seed_demo_data,
 )
+from actions.billing.demo import DEMO_IBAN
 from actions.reference import is_valid_reference
 
 TODAY = date(2026, 11, 23)

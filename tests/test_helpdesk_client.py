@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -33,10 +34,34 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class DownHelpdesk:
+    """A port where the helpdesk will run but is down for now.
+
+    The port stays bound (not listening) until `start`, so connections are refused
+    and no other process on this machine can take it in the meantime.
+    """
+
+    def __init__(self, start_helpdesk: Callable[..., HelpdeskServer]) -> None:
+        self._start_helpdesk = start_helpdesk
+        self._holder = socket.socket()
+        self._holder.bind(("127.0.0.1", 0))
+        self.port = self._holder.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.token = secrets.token_urlsafe(16)
+
+    def start(self) -> HelpdeskServer:
+        self._holder.close()
+        return self._start_helpdesk(port=self.port, token=self.token)
+
+    def close(self) -> None:
+        self._holder.close()
+
+
+@pytest.fixture
+def down_helpdesk(start_helpdesk: Callable[..., HelpdeskServer]) -> Iterator[DownHelpdesk]:
+    down = DownHelpdesk(start_helpdesk)
+    yield down
+    down.close()
 
 
 def ticket(conversation_id: str | None = None, **overrides: object) -> dict:
@@ -199,10 +224,9 @@ async def test_invalid_ticket_is_rejected_and_not_retried(client: HelpdeskClient
 
 @pytest.mark.asyncio
 async def test_helpdesk_down_keeps_ticket_then_flush_delivers_once(
-    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+    outbox: Outbox, down_helpdesk: DownHelpdesk
 ) -> None:
-    port, token = free_port(), "shared-secret"
-    client = HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox, timeout=2)
+    client = HelpdeskClient(down_helpdesk.base_url, down_helpdesk.token, outbox, timeout=2)
     body = ticket()
 
     with pytest.raises(HelpdeskUnavailable) as error:
@@ -215,7 +239,7 @@ async def test_helpdesk_down_keeps_ticket_then_flush_delivers_once(
     assert kept.attempts == 1 and "Connect" in kept.last_error
     assert await client.flush_outbox() == 0  # still down
 
-    server = start_helpdesk(port=port, token=token)
+    server = down_helpdesk.start()
     assert await client.flush_outbox() == 1
     assert await client.flush_outbox() == 0
     [stored] = tickets_of(server, body["conversation_id"])
@@ -224,18 +248,18 @@ async def test_helpdesk_down_keeps_ticket_then_flush_delivers_once(
 
 @pytest.mark.asyncio
 async def test_delivering_the_same_item_twice_does_not_duplicate(
-    tmp_path: Path, outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+    tmp_path: Path, outbox: Outbox, down_helpdesk: DownHelpdesk
 ) -> None:
     """A crash after the helpdesk answered but before mark_delivered means a resend."""
-    port, token = free_port(), "shared-secret"
+    token = down_helpdesk.token
     body = ticket()
     with pytest.raises(HelpdeskUnavailable):
-        await HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox).create_ticket(body)
+        await HelpdeskClient(down_helpdesk.base_url, token, outbox).create_ticket(body)
     copy = tmp_path / "copy" / "outbox.db"
     copy.parent.mkdir()
     shutil.copy(outbox.path, copy)
 
-    server = start_helpdesk(port=port, token=token)
+    server = down_helpdesk.start()
     assert await HelpdeskClient(server.base_url, token, outbox).flush_outbox() == 1
     assert await HelpdeskClient(server.base_url, token, Outbox(copy)).flush_outbox() == 1
 
@@ -244,15 +268,15 @@ async def test_delivering_the_same_item_twice_does_not_duplicate(
 
 @pytest.mark.asyncio
 async def test_older_pending_items_are_delivered_first(
-    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+    outbox: Outbox, down_helpdesk: DownHelpdesk
 ) -> None:
-    port, token = free_port(), "shared-secret"
     older = ticket()
+    client = HelpdeskClient(down_helpdesk.base_url, down_helpdesk.token, outbox)
     with pytest.raises(HelpdeskUnavailable):
-        await HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox).create_ticket(older)
+        await client.create_ticket(older)
 
-    server = start_helpdesk(port=port, token=token)
-    newer = await HelpdeskClient(server.base_url, token, outbox).create_ticket(ticket())
+    server = down_helpdesk.start()
+    newer = await client.create_ticket(ticket())
 
     [delivered_older] = tickets_of(server, older["conversation_id"])
     assert delivered_older["number"] < newer.number
@@ -300,15 +324,14 @@ async def test_send_feedback(client: HelpdeskClient) -> None:
 
 @pytest.mark.asyncio
 async def test_feedback_while_down_goes_via_the_outbox(
-    outbox: Outbox, start_helpdesk: Callable[..., HelpdeskServer]
+    outbox: Outbox, down_helpdesk: DownHelpdesk
 ) -> None:
-    port, token = free_port(), "shared-secret"
-    client = HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox)
+    client = HelpdeskClient(down_helpdesk.base_url, down_helpdesk.token, outbox)
     assert await client.send_feedback("conv-1", "en", "Great") is False
     [kept] = outbox.pending()
     assert kept.kind == "feedback" and kept.payload["text"] == "Great"
 
-    start_helpdesk(port=port, token=token)
+    down_helpdesk.start()
     assert await client.flush_outbox() == 1
 
 
@@ -320,8 +343,8 @@ async def test_service_hours(client: HelpdeskClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_service_hours_when_down(outbox: Outbox) -> None:
-    client = HelpdeskClient(f"http://127.0.0.1:{free_port()}", "t", outbox)
+async def test_service_hours_when_down(outbox: Outbox, down_helpdesk: DownHelpdesk) -> None:
+    client = HelpdeskClient(down_helpdesk.base_url, "t", outbox)
     with pytest.raises(HelpdeskUnavailable):
         await client.service_hours()
 

@@ -1,175 +1,28 @@
-"""The billing backend the actions talk to, and the rules for what the bot may do.
-
-`BillingBackend` is the seam: the demo uses `SqlBillingBackend` (SQLAlchemy Core, any
-URL, SQLite by default); a real billing system gets its own adapter with the same
-methods. Policy helpers are pure functions that return reason codes, so the actions
-pick the response and the rules stay testable without a database.
-"""
+"""The demo billing backend: SQLAlchemy Core, any URL (SQLite by default)."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import StaticPool
 
-from actions.dates import add_months
-from actions.reference import reference_for
-
-InvoiceState = Literal["open", "paid", "collection"]
-CENTS = Decimal("0.01")
-MIN_INSTALMENTS = 2
-MAX_INSTALMENTS = 6
-
-
-class BillingError(Exception):
-    """Base of the errors a billing backend raises."""
-
-
-class InvoiceNotFound(BillingError, LookupError):
-    """No invoice with that number."""
-
-
-class PaymentPlanExists(BillingError):
-    """The invoice already has a payment plan; one is the most it can have."""
-
-
-@dataclass(frozen=True)
-class Invoice:
-    """One invoice as the bot sees it. `amount` includes fees already added."""
-
-    number: str
-    reference: str
-    amount: Decimal
-    issue_date: date
-    due_date: date
-    state: InvoiceState
-    extension_count: int
-    paid_on: date | None
-    customer_name: str
-    customer_email: str
-    recipient: str
-    iban: str
-    bic: str
-    original_due_date: date  # extension limits count from this, not the current due date
-    has_payment_plan: bool = False
-
-
-@dataclass(frozen=True)
-class Instalment:
-    due_date: date
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class PaymentPlan:
-    invoice_number: str
-    instalments: tuple[Instalment, ...]
-    created_at: datetime
-
-    @property
-    def total(self) -> Decimal:
-        return sum((instalment.amount for instalment in self.instalments), Decimal(0))
-
-
-class BillingBackend(Protocol):
-    """What the actions need from a billing system. Numbers are invoice numbers."""
-
-    def find_invoice(self, number: str) -> Invoice | None: ...
-
-    def find_by_reference(self, reference: str) -> Invoice | None: ...
-
-    def extend_due_date(self, number: str, new_due_date: date, fee: Decimal) -> Invoice:
-        """Move the due date, count the extension, add the fee, keep an audit row."""
-        ...
-
-    def create_payment_plan(
-        self, number: str, instalments: Sequence[Instalment]
-    ) -> PaymentPlan: ...
-
-    def request_invoice_copy(self, number: str) -> str:
-        """Queue a copy for the billing system's mailer; returns the e-mail on file."""
-        ...
-
-    def payment_plan_for(self, number: str) -> PaymentPlan | None: ...
-
-
-# --- policy: pure functions returning reason codes --------------------------------
-
-
-def extension_block(invoice: Invoice) -> str | None:
-    """Why the bot may not extend this invoice itself, or None if it may."""
-    if invoice.state == "paid":
-        return "paid"
-    if invoice.state == "collection":
-        return "in_collection"
-    if invoice.extension_count > 0:
-        return "already_extended"
-    return None
-
-
-def latest_extension_date(invoice: Invoice, max_days: int) -> date:
-    """The latest due date an extension may set: the original due date + max_days."""
-    return invoice.original_due_date + timedelta(days=max_days)
-
-
-def payment_plan_block(invoice: Invoice) -> str | None:
-    """Why the bot may not set up a payment plan for this invoice, or None if it may."""
-    if invoice.state == "paid":
-        return "paid"
-    if invoice.state == "collection":
-        return "in_collection"
-    if invoice.has_payment_plan:
-        return "has_plan"
-    return None
-
-
-def plan_schedule(
-    amount: Decimal,
-    count: int,
-    first_due: date,
-    min_count: int = MIN_INSTALMENTS,
-    max_count: int = MAX_INSTALMENTS,
-) -> list[Instalment]:
-    """Monthly instalments from `first_due` (the invoice's current due date).
-
-    Cents are spread so the instalments add up to exactly `amount`; the odd cents go
-    to the first instalments. Raises ValueError for a count outside min..max or an
-    amount that is not positive whole cents.
-    """
-    if not min_count <= count <= max_count:
-        raise ValueError(f"instalment count must be {min_count}..{max_count}")
-    cents = _to_cents(amount)
-    if cents <= 0:
-        raise ValueError("amount must be positive")
-    share, odd = divmod(cents, count)
-    return [
-        Instalment(add_months(first_due, index), _from_cents(share + (1 if index < odd else 0)))
-        for index in range(count)
-    ]
-
-
-def _to_cents(amount: Decimal) -> int:
-    if amount != amount.quantize(CENTS):
-        raise ValueError("amount must be whole cents")
-    return int(amount * 100)
-
-
-def _from_cents(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(CENTS)
-
-
-# --- SQL adapter ------------------------------------------------------------------
+from actions.billing.model import (
+    Instalment,
+    Invoice,
+    InvoiceNotFound,
+    PaymentPlan,
+    PaymentPlanExists,
+    from_cents,
+    to_cents,
+)
 
 metadata = sa.MetaData()
 
@@ -281,7 +134,7 @@ class SqlBillingBackend:
             return None if number is None else self._invoice(connection, number)
 
     def extend_due_date(self, number: str, new_due_date: date, fee: Decimal) -> Invoice:
-        fee_cents = _to_cents(fee)
+        fee_cents = to_cents(fee)
         with self._lock, self._engine.begin() as connection:
             current = self._require(connection, number)
             connection.execute(
@@ -325,7 +178,7 @@ class SqlBillingBackend:
                         "invoice_number": number,
                         "position": position,
                         "due_date": instalment.due_date,
-                        "amount_cents": _to_cents(instalment.amount),
+                        "amount_cents": to_cents(instalment.amount),
                     }
                     for position, instalment in enumerate(instalments, start=1)
                 ],
@@ -375,9 +228,7 @@ class SqlBillingBackend:
                 .where(extensions_table.c.invoice_number == number)
                 .order_by(extensions_table.c.id)
             )
-            return [
-                (row.old_due_date, row.new_due_date, _from_cents(row.fee_cents)) for row in rows
-            ]
+            return [(row.old_due_date, row.new_due_date, from_cents(row.fee_cents)) for row in rows]
 
     def replace_invoices(self, invoices: Iterable[Invoice]) -> None:
         """Put these invoices in their given state, dropping their plans, extensions and copies."""
@@ -422,7 +273,7 @@ class SqlBillingBackend:
         return PaymentPlan(
             invoice_number=number,
             instalments=tuple(
-                Instalment(row.due_date, _from_cents(row.amount_cents)) for row in rows
+                Instalment(row.due_date, from_cents(row.amount_cents)) for row in rows
             ),
             created_at=plan.created_at.replace(tzinfo=timezone.utc),
         )
@@ -446,7 +297,7 @@ def _invoice_row(invoice: Invoice) -> dict[str, object]:
     return {
         "number": invoice.number,
         "reference": invoice.reference,
-        "amount_cents": _to_cents(invoice.amount),
+        "amount_cents": to_cents(invoice.amount),
         "issue_date": invoice.issue_date,
         "original_due_date": invoice.original_due_date,
         "due_date": invoice.due_date,
@@ -465,7 +316,7 @@ def _invoice_from_row(row: Row, has_payment_plan: bool) -> Invoice:
     return Invoice(
         number=row.number,
         reference=row.reference,
-        amount=_from_cents(row.amount_cents),
+        amount=from_cents(row.amount_cents),
         issue_date=row.issue_date,
         due_date=row.due_date,
         state=row.state,
@@ -479,122 +330,3 @@ def _invoice_from_row(row: Row, has_payment_plan: bool) -> Invoice:
         original_due_date=row.original_due_date,
         has_payment_plan=has_payment_plan,
     )
-
-
-# --- demo data --------------------------------------------------------------------
-
-DEMO_RECIPIENT = "Laskutus Oy"
-DEMO_IBAN = "FI21 1234 5600 0007 85"
-DEMO_BIC = "NDEAFIHH"
-_DAYS_TO_PAY = 14  # issue date = original due date - this
-
-
-def demo_invoices(today: date) -> list[Invoice]:
-    """The five demo invoices of the spec, with due dates relative to `today`."""
-    day = timedelta(days=1)
-
-    def invoice(
-        number: str, amount: str, due_in: int, name: str, email: str, **changes: object
-    ) -> Invoice:
-        due = today + due_in * day
-        base = Invoice(
-            number=number,
-            reference=reference_for(number),
-            amount=Decimal(amount),
-            issue_date=due - _DAYS_TO_PAY * day,
-            due_date=due,
-            state="open",
-            extension_count=0,
-            paid_on=None,
-            customer_name=name,
-            customer_email=email,
-            recipient=DEMO_RECIPIENT,
-            iban=DEMO_IBAN,
-            bic=DEMO_BIC,
-            original_due_date=due,
-        )
-        return replace(base, **changes)  # type: ignore[arg-type]
-
-    extended_from = today + 10 * day - _DAYS_TO_PAY * day  # 1002 was moved by 14 days once
-    paid_issue = today - 20 * day - _DAYS_TO_PAY * day
-    return [
-        invoice("1001", "89.90", 5, "Aino Virtanen", "aino.virtanen@example.com"),
-        invoice(
-            "1002",
-            "142.50",
-            10,
-            "Mikko Korhonen",
-            "mikko.korhonen@example.com",
-            extension_count=1,
-            original_due_date=extended_from,
-            issue_date=extended_from - _DAYS_TO_PAY * day,
-        ),
-        invoice(
-            "1003",
-            "59.00",
-            -20,
-            "Laura Mäkinen",
-            "laura.makinen@example.com",
-            state="paid",
-            paid_on=paid_issue + 3 * day,
-        ),
-        invoice("1004", "1250.00", 12, "Juha Nieminen", "juha.nieminen@example.com"),
-        invoice(
-            "1005",
-            "310.00",
-            -40,
-            "Sanna Heikkinen",
-            "sanna.heikkinen@example.com",
-            state="collection",
-        ),
-    ]
-
-
-def seed_demo_data(backend: SqlBillingBackend, today: date) -> list[Invoice]:
-    """Reset the demo invoices to the spec's table. Idempotent: other invoices stay."""
-    invoices = demo_invoices(today)
-    backend.replace_invoices(invoices)
-    return invoices
-
-
-# --- CLI --------------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m actions.billing seed [--url URL] [--if-empty] [--today YYYY-MM-DD]`."""
-    from zoneinfo import ZoneInfo
-
-    from actions.config import ActionSettings
-
-    settings = ActionSettings.from_env()
-    parser = argparse.ArgumentParser(
-        prog="python -m actions.billing", description="Demo billing database."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    seed = commands.add_parser("seed", help="load the demo invoices")
-    seed.add_argument("--url", default=settings.billing_db_url, help="SQLAlchemy database URL")
-    seed.add_argument("--if-empty", action="store_true", help="only when there are no invoices")
-    seed.add_argument("--today", type=date.fromisoformat, help="due dates relative to this day")
-    args = parser.parse_args(argv)
-
-    today = args.today or datetime.now(ZoneInfo(settings.timezone)).date()
-    backend = SqlBillingBackend(args.url)
-    shown_url = repr(sa.engine.make_url(args.url))  # password masked
-    try:
-        existing = backend.count_invoices()
-        if args.if_empty and existing:
-            print(f"{shown_url}: {existing} invoices already there, nothing seeded")
-            return 0
-        invoices = seed_demo_data(backend, today)
-    finally:
-        backend.close()
-    numbers = ", ".join(invoice.number for invoice in invoices)
-    print(f"{shown_url}: seeded demo invoices {numbers} (due dates relative to {today})")
-    return 0
-
-
-if __name__ == "__main__":
-    from dotenv import load_dotenv
-
-    load_dotenv()
-    raise SystemExit(main())
