@@ -42,7 +42,7 @@ run: env model ## install, train if needed and start everything (Ctrl-C stops it
 test: env model ## install and run every test
 	$(PY) -m pytest
 	$(RASA) data validate --fail-on-warnings
-	$(RASA) test core --stories tests/stories --model models/current.tar.gz \
+	$(RASA) test core --e2e --stories tests/stories --model models/current.tar.gz \
 	  --fail-on-prediction-errors --out results/stories
 
 lint: install ## ruff

@@ -59,6 +59,17 @@ def today_for_customer() -> date:
     return datetime.now(ZoneInfo(services.settings().timezone)).date()
 
 
+def value_before_latest_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value as it was before the customer's latest message."""
+    seen_latest_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_latest_message = True
+        elif seen_latest_message and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
 def failure_events(
     tracker: Tracker, slot: str, hand_off: bool = True
 ) -> tuple[list[EventType], bool]:
@@ -175,6 +186,27 @@ class VerifiedInvoiceForm(PatientForm):
 
     clears_on_start = ("invoice_block", "form_failures", "handoff_reason")
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        corrections = self._number_read_as_the_other_kind(tracker)
+        tracker.add_slots(corrections)
+        return corrections + await super().run(dispatcher, tracker, domain)
+
+    def _number_read_as_the_other_kind(self, tracker: Tracker) -> list[EventType]:
+        """A number given when we asked for an invoice number is one (and likewise
+        for reference numbers), even if the model tagged it as the other kind."""
+        asked = tracker.get_slot("requested_slot")
+        other = {"invoice_number": "reference_number", "reference_number": "invoice_number"}
+        misread_as = other.get(asked)
+        said_now = tracker.slots_to_validate()
+        if misread_as is None or misread_as not in said_now or asked in said_now:
+            return []
+        return [
+            SlotSet(misread_as, value_before_latest_message(tracker, misread_as)),
+            SlotSet(asked, said_now[misread_as]),
+        ]
+
     def block_for(self, invoice: Invoice) -> str | None:
         """Why this form cannot serve `invoice` (a reason code), or None."""
         return None
@@ -244,7 +276,9 @@ class VerifiedInvoiceForm(PatientForm):
             )
         values: SlotValues = {"invoice_number": number}
         reference = tracker.get_slot("reference_number")
-        if reference and reference != invoice.reference:
+        if "reference_number" in tracker.slots_to_validate():
+            pass  # said in the same message: validate_reference_number compares them
+        elif reference and reference != invoice.reference:
             dispatcher.utter_message(response="utter_reference_mismatch", invoice_number=number)
             values["reference_number"] = None
         elif reference:

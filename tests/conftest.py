@@ -184,3 +184,71 @@ def helpdesk_api(helpdesk_server: HelpdeskServer) -> HelpdeskApi:
 def shared_helpdesk_api(shared_helpdesk_server: HelpdeskServer) -> HelpdeskApi:
     """Caller of the module's shared helpdesk, for tests that need no empty database."""
     return HelpdeskApi(shared_helpdesk_server)
+
+
+# --- custom actions (tests/test_action_*.py) --------------------------------------
+
+
+@pytest.fixture
+def domain() -> dict[str, Any]:
+    """The real domain.yml as a dict, the way the action server receives it."""
+    from tests.action_helpers import load_domain
+
+    return load_domain()
+
+
+@pytest.fixture
+def action_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The actions' settings for one test: own billing file and outbox, helpdesk down.
+
+    Every variable the actions read is set, so a local `.env` cannot change results;
+    the helpdesk URL points at a port nobody listens on until a test starts one.
+    """
+    from actions import services
+    from tests.action_helpers import TIMEZONE, free_port
+
+    env = {
+        "BILLING_DB_URL": f"sqlite:///{tmp_path / 'billing.db'}",
+        "HELPDESK_URL": f"http://127.0.0.1:{free_port()}",
+        "HELPDESK_API_TOKEN": "no-helpdesk-yet",
+        "HELPDESK_OUTBOX_PATH": str(tmp_path / "outbox.db"),
+        "EXTENSION_FEE_EUR": "5.00",
+        "EXTENSION_MAX_DAYS": "30",
+        "REMINDER_FEE_EUR": "5.00",
+        "LATE_INTEREST_PERCENT": "11.5",
+        "CONTACT_PHONE": "09 4242 4242",
+        "CONTACT_EMAIL": "asiakaspalvelu@example.com",
+        "TIMEZONE": TIMEZONE,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    services.settings.cache_clear()
+    services._billing_for.cache_clear()
+    yield tmp_path
+    services.settings.cache_clear()
+    services._billing_for.cache_clear()
+
+
+@pytest.fixture
+def demo_billing(action_env: Path) -> Iterator[Any]:
+    """The billing SQLite file the actions use, seeded with the spec's demo invoices."""
+    from actions.billing import SqlBillingBackend, seed_demo_data
+    from tests.action_helpers import customer_today
+
+    backend = SqlBillingBackend(os.environ["BILLING_DB_URL"])
+    seed_demo_data(backend, customer_today())
+    yield backend
+    backend.close()
+
+
+@pytest.fixture
+def action_helpdesk(
+    action_env: Path, helpdesk_server: HelpdeskServer, monkeypatch: pytest.MonkeyPatch
+) -> HelpdeskServer:
+    """The real helpdesk (fresh database), with the actions pointed at it."""
+    from actions import services
+
+    monkeypatch.setenv("HELPDESK_URL", helpdesk_server.base_url)
+    monkeypatch.setenv("HELPDESK_API_TOKEN", helpdesk_server.token)
+    services.settings.cache_clear()
+    return helpdesk_server
