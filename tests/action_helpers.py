@@ -89,9 +89,7 @@ def free_port() -> int:
 def slots(**values: Any) -> dict[str, Any]:
     """Every slot of the domain plus Rasa's own, at their initial values, then `values`."""
     domain_slots = _parsed_domain()["slots"]
-    found: dict[str, Any] = {
-        name: spec.get("initial_value") for name, spec in domain_slots.items()
-    }
+    found: dict[str, Any] = {name: spec.get("initial_value") for name, spec in domain_slots.items()}
     found.update({name: None for name in RASA_DEFAULT_SLOTS})
     unknown = set(values) - set(found)
     if unknown:
@@ -231,6 +229,4 @@ def responses(dispatcher: Any) -> list[str | None]:
 
 def placeholders(text: str) -> set[str]:
     """The {names} a response text fills in (`{{` and `}}` are literal braces)."""
-    return {
-        field for _, field, _, _ in string.Formatter().parse(text) if field is not None
-    }
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}

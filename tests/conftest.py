@@ -15,11 +15,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 import requests
+
+from actions.billing import SqlBillingBackend, seed_demo_data
+from bot.stack import DEFAULT_MODEL, Stack, StackConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -252,3 +257,52 @@ def action_helpdesk(
     monkeypatch.setenv("HELPDESK_API_TOKEN", helpdesk_server.token)
     services.settings.cache_clear()
     return helpdesk_server
+
+
+# --- the whole stack, as `make run` starts it ------------------------------------
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """Rasa, the action server, the helpdesk and the outbox relay on free ports."""
+
+    config: StackConfig
+    billing_url: str
+    logs: Path
+
+    @property
+    def helpdesk_token(self) -> str:
+        return self.config.env["HELPDESK_API_TOKEN"]
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for the whole test session: starting Rasa costs seconds."""
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: `make test` trains it first")
+    workdir = tmp_path_factory.mktemp("stack")
+    billing_url = f"sqlite:///{workdir / 'billing.db'}"
+    seed_demo_data(SqlBillingBackend(billing_url), date.today())
+    env = {
+        **os.environ,
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "BOT_PORT": str(free_port()),
+        "RASA_TOKEN": secrets.token_urlsafe(16),
+        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
+        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
+        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
+        "BILLING_DB_URL": billing_url,
+        "LOCK_STORE_TYPE": "in_memory",
+    }
+    for derived in ("ACTION_SERVER_URL", "HELPDESK_URL", "RASA_CORS_ORIGINS"):
+        env.pop(derived, None)
+    config = StackConfig.from_env(env)
+    stack = Stack(config, log_dir=workdir / "logs")
+    stack.start()
+    try:
+        stack.wait_until_ready(timeout=240)
+        yield RunningStack(config=config, billing_url=billing_url, logs=workdir / "logs")
+    finally:
+        stack.stop()

@@ -355,7 +355,10 @@ async def test_blocked_invoice_named_in_the_first_message_still_reports_its_bloc
     said = parse_data(
         text,
         "request_due_date_extension",
-        entities=[entity("invoice_number", number, text), entity("reference_number", reference, text)],
+        entities=[
+            entity("invoice_number", number, text),
+            entity("reference_number", reference, text),
+        ],
     )
     tracker = Tracker(
         sender_id=f"ext-first-message-{number}",
@@ -444,7 +447,9 @@ async def test_date_entity_from_the_nlu_is_read(domain: dict) -> None:
             new_due_date=day_month(wanted),
         ),
         latest_message=said,
-        events=form_turn(FORM, "new_due_date", user_event(said), {"new_due_date": day_month(wanted)}),
+        events=form_turn(
+            FORM, "new_due_date", user_event(said), {"new_due_date": day_month(wanted)}
+        ),
         paused=False,
         followup_action=None,
         active_loop={"name": FORM},
@@ -697,7 +702,9 @@ async def test_yes_to_the_confirmation_is_kept(domain: dict) -> None:
             extension_confirmed=True,
         ),
         latest_message=said,
-        events=form_turn(FORM, "extension_confirmed", user_event(said), {"extension_confirmed": True}),
+        events=form_turn(
+            FORM, "extension_confirmed", user_event(said), {"extension_confirmed": True}
+        ),
         paused=False,
         followup_action=None,
         active_loop={"name": FORM},
@@ -853,9 +860,7 @@ async def test_confirmed_extension_moves_the_due_date_and_adds_the_fee(
     assert invoice.due_date == wanted
     assert invoice.amount == Decimal("94.90")  # 89.90 + the 5.00 fee
     assert invoice.extension_count == 1
-    assert demo_billing.extension_history("1001") == [
-        (days_from_today(5), wanted, Decimal("5.00"))
-    ]
+    assert demo_billing.extension_history("1001") == [(days_from_today(5), wanted, Decimal("5.00"))]
     assert responses(dispatcher) == ["utter_extension_done"]
     message = dispatcher.messages[0]
     assert message["invoice_number"] == "1001"

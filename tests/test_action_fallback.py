@@ -127,7 +127,9 @@ async def test_misunderstanding_after_an_understood_message_asks_again(domain: d
             bot("En ole varma, ymmärsinkö oikein.", "utter_clarify"),
             action("action_listen"),
             user("/request_invoice_copy", "request_invoice_copy", confidence=1.0),
-            bot("Jotta löydän oikean laskun, tarvitsen laskun numeron.", "utter_ask_invoice_number"),
+            bot(
+                "Jotta löydän oikean laskun, tarvitsen laskun numeron.", "utter_ask_invoice_number"
+            ),
             action("action_listen"),
             user("entäs se toinen juttu", "nlu_fallback", confidence=0.3, ranking=RANKING),
         ],

@@ -106,7 +106,7 @@ async def test_invoice_in_collection_ends_the_lookup(domain: dict) -> None:
 
 
 async def test_lookup_question_said_again_is_read_as_the_answer(domain: dict) -> None:
-    """"Lähetättekö laskun 1001 kopion" while the form asks for the number fills it."""
+    """ "Lähetättekö laskun 1001 kopion" while the form asks for the number fills it."""
     said = parse_data("Lähettäisittekö kopion laskusta 1001", "request_invoice_copy")
     tracker = Tracker(
         sender_id="lookup-own-intent",
@@ -135,7 +135,9 @@ async def test_invoice_copy_is_requested_and_the_address_masked(
         sender_id="copy-1001",
         slots=slots(invoice_number="1001", reference_number="10016"),
         latest_message=parse_data("10016", "inform"),
-        events=asked("En saanut laskua, voinko saada kopion?", "request_invoice_copy", "1001", "10016"),
+        events=asked(
+            "En saanut laskua, voinko saada kopion?", "request_invoice_copy", "1001", "10016"
+        ),
         paused=False,
         followup_action=None,
         active_loop={},
@@ -236,7 +238,11 @@ async def test_latest_lookup_question_is_the_one_answered(domain: dict) -> None:
         sender_id="lookup-latest",
         slots=slots(invoice_number="1003", reference_number="10032"),
         latest_message=parse_data("Mutta maksoin sen jo", "report_already_paid"),
-        events=[*history, action("action_listen"), user("Mutta maksoin sen jo", "report_already_paid")],
+        events=[
+            *history,
+            action("action_listen"),
+            user("Mutta maksoin sen jo", "report_already_paid"),
+        ],
         paused=False,
         followup_action=None,
         active_loop={},

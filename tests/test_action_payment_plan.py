@@ -94,7 +94,9 @@ async def test_number_of_instalments_is_read_from_free_text(
 
 
 async def test_number_of_instalments_from_a_button_is_accepted(domain: dict) -> None:
-    said = parse_data('/inform{"installments": "3"}', "inform", entities=[entity("installments", "3")])
+    said = parse_data(
+        '/inform{"installments": "3"}', "inform", entities=[entity("installments", "3")]
+    )
     tracker = Tracker(
         sender_id="plan-button",
         slots=slots(
@@ -161,7 +163,8 @@ async def test_answer_without_a_number_is_refused(domain: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "reference", "block"), [("1005", "10058", "in_collection"), ("1003", "10032", "paid")]
+    ("number", "reference", "block"),
+    [("1005", "10058", "in_collection"), ("1003", "10032", "paid")],
 )
 async def test_invoice_without_self_service_plan_ends_the_form(
     domain: dict, number: str, reference: str, block: str
@@ -234,7 +237,10 @@ async def test_invoice_in_collection_named_in_the_first_message_is_blocked(domai
     said = parse_data(
         text,
         "request_payment_plan",
-        entities=[entity("invoice_number", "1005", text), entity("reference_number", "10058", text)],
+        entities=[
+            entity("invoice_number", "1005", text),
+            entity("reference_number", "10058", text),
+        ],
     )
     tracker = Tracker(
         sender_id="plan-first-message",

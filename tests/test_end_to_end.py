@@ -7,25 +7,25 @@ files, then talks to it like a customer would.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import socket
 import urllib.request
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
+from conftest import RunningStack
 
-from actions.billing import SqlBillingBackend, seed_demo_data
-from bot.stack import DEFAULT_MODEL, Stack, StackConfig
+from actions.billing import SqlBillingBackend
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def say(running_stack: RunningStack, sender: str, text: str) -> list[dict[str, Any]]:
+    config = running_stack.config
+    return post_json(
+        f"{config.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+    )
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(message.get("text", "") for message in messages)
 
 
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -45,67 +45,24 @@ def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
         return json.load(response)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: `make test` trains it first")
-    workdir = tmp_path_factory.mktemp("stack")
-    billing_url = f"sqlite:///{workdir / 'billing.db'}"
-    seed_demo_data(SqlBillingBackend(billing_url), date.today())
-    env = {
-        **os.environ,
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-        "BOT_PORT": str(free_port()),
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
-        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
-        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "BILLING_DB_URL": billing_url,
-        "LOCK_STORE_TYPE": "in_memory",
-    }
-    for derived in ("ACTION_SERVER_URL", "HELPDESK_URL"):
-        env.pop(derived, None)
-    config = StackConfig.from_env(env)
-    running = Stack(config, log_dir=workdir / "logs")
-    running.start()
-    try:
-        running.wait_until_ready(timeout=240)
-        yield {"config": config, "billing_url": billing_url, "logs": workdir / "logs"}
-    finally:
-        running.stop()
-
-
-def say(stack: dict[str, Any], sender: str, text: str) -> list[dict[str, Any]]:
-    config: StackConfig = stack["config"]
-    return post_json(
-        f"{config.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text}
-    )
-
-
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(message.get("text", "") for message in messages)
-
-
-def test_finnish_due_date_extension_for_invoice_1001(stack: dict[str, Any]) -> None:
+def test_finnish_due_date_extension_for_invoice_1001(running_stack: RunningStack) -> None:
     sender = f"e2e-fi-{secrets.token_hex(4)}"
-    billing = SqlBillingBackend(stack["billing_url"])
+    billing = SqlBillingBackend(running_stack.billing_url)
     before = billing.find_invoice("1001")
     new_date = before.due_date + timedelta(days=10)
 
-    first = say(stack, sender, "Voinko siirtää laskun 1001 eräpäivää?")
+    first = say(running_stack, sender, "Voinko siirtää laskun 1001 eräpäivää?")
     assert "virtuaaliavustaja" in texts(first)  # greeted at once, in Finnish
     assert "viitenumero" in texts(first).lower()  # asks the reference, saying why
 
-    asked_date = say(stack, sender, "viitenumero on 10016")
+    asked_date = say(running_stack, sender, "viitenumero on 10016")
     assert before.due_date.strftime("%-d.%-m.%Y") in texts(asked_date)
 
-    confirmation = say(stack, sender, new_date.strftime("%-d.%-m."))
+    confirmation = say(running_stack, sender, new_date.strftime("%-d.%-m."))
     assert new_date.strftime("%-d.%-m.%Y") in texts(confirmation)
     assert any(message.get("buttons") for message in confirmation)
 
-    done = say(stack, sender, "kyllä kiitos")
+    done = say(running_stack, sender, "kyllä kiitos")
     assert new_date.strftime("%-d.%-m.%Y") in texts(done)
 
     after = billing.find_invoice("1001")
@@ -114,16 +71,16 @@ def test_finnish_due_date_extension_for_invoice_1001(stack: dict[str, Any]) -> N
     assert after.extension_count == before.extension_count + 1
 
 
-def test_wrong_amount_ends_with_a_ticket_with_a_real_due_time(stack: dict[str, Any]) -> None:
-    config: StackConfig = stack["config"]
+def test_wrong_amount_ends_with_a_ticket_with_a_real_due_time(running_stack: RunningStack) -> None:
+    config = running_stack.config
     sender = f"e2e-handoff-{secrets.token_hex(4)}"
 
-    intro = say(stack, sender, "Laskussa on väärä summa")
+    intro = say(running_stack, sender, "Laskussa on väärä summa")
     assert any(message.get("buttons") for message in intro)  # how to hear back
 
-    asked_address = say(stack, sender, "sähköpostilla")
+    asked_address = say(running_stack, sender, "sähköpostilla")
     assert "sähköpost" in texts(asked_address).lower()
-    told = say(stack, sender, "matti.meikalainen@example.com")
+    told = say(running_stack, sender, "matti.meikalainen@example.com")
 
     helpdesk = f"{config.bot_url}/api/tickets?conversation_id={sender}"
     token = config.env["HELPDESK_API_TOKEN"]
@@ -147,16 +104,16 @@ def test_wrong_amount_ends_with_a_ticket_with_a_real_due_time(stack: dict[str, A
 
 
 def test_an_out_of_scope_question_is_clarified_then_handed_to_a_person(
-    stack: dict[str, Any],
+    running_stack: RunningStack,
 ) -> None:
     sender = f"e2e-oos-{secrets.token_hex(4)}"
-    first = say(stack, sender, "what's the best pizza topping in naples?")
+    first = say(running_stack, sender, "what's the best pizza topping in naples?")
     assert any(message.get("buttons") for message in first)  # clarify with topics
-    second = say(stack, sender, "who won the football world cup in 1998")
+    second = say(running_stack, sender, "who won the football world cup in 1998")
     assert "person" in texts(second).lower()
     assert any(message.get("buttons") for message in second)  # contact choice follows
 
 
-def test_logs_have_no_action_server_errors(stack: dict[str, Any]) -> None:
-    actions_log = Path(stack["logs"]) / "actions.log"
+def test_logs_have_no_action_server_errors(running_stack: RunningStack) -> None:
+    actions_log = running_stack.logs / "actions.log"
     assert "Traceback" not in actions_log.read_text(errors="replace")
