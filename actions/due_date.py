@@ -70,7 +70,7 @@ class ValidateDueDateExtensionForm(VerifiedInvoiceForm):
             return {"new_due_date": None}
         invoice = verified_invoice(tracker)
         if invoice is None:
-            # A date said before the invoice was verified is checked again later.
+            # Said before the invoice was verified: it is asked again once it is.
             return {"new_due_date": None}
         language = conversation_language(tracker)
         today = today_for_customer()
@@ -83,7 +83,7 @@ class ValidateDueDateExtensionForm(VerifiedInvoiceForm):
             "current_due_date": display_date(invoice.due_date, language),
             "latest_due_date": display_date(latest, language),
         }
-        if requested <= today:
+        if requested < today:
             return self.reject("new_due_date", tracker, dispatcher, "utter_date_in_past", **shown)
         if requested <= invoice.due_date:
             return self.reject(

@@ -63,11 +63,13 @@ def contact_method_in(text: str) -> str | None:
     lowered = text.lower()
     if normalise_email(text):
         return "email"
-    for method, words in CONTACT_WORDS.items():
-        if any(word in lowered for word in words):
+    for method in ("email", "phone"):
+        if any(word in lowered for word in CONTACT_WORDS[method]):
             return method
     if normalise_phone(text):
         return "phone"
+    if any(word in lowered for word in CONTACT_WORDS["chat"]):
+        return "chat"
     return None
 
 
@@ -287,11 +289,24 @@ class ActionCreateTicket(Action):
                 email=settings.contact_email,
             )
             return events
+        due_text = display_datetime(created.due_at, ticket["language"], settings.timezone)
         dispatcher.utter_message(
             response=f"utter_ticket_created_{method}",
             ticket_number=created.number,
-            due_time=display_datetime(created.due_at, ticket["language"], settings.timezone),
+            due_time=due_text,
             contact_email=tracker.get_slot("contact_email") or "",
             contact_phone=tracker.get_slot("contact_phone") or "",
+        )
+        # For the widget's banner (channels that don't know it ignore it).
+        dispatcher.utter_message(
+            json_message={
+                "handoff": {
+                    "state": "waiting",
+                    "ticket_number": created.number,
+                    "due_at": created.due_at.isoformat(),
+                    "due_text": due_text,
+                    "queue_position": created.queue_position,
+                }
+            }
         )
         return events + [SlotSet("ticket_number", created.number), ConversationPaused()]

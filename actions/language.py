@@ -10,7 +10,7 @@ import re
 
 FINNISH_MARKERS = frozenset(
     """
-    ja on ei en se mä mun minä minun sinä te teillä teidän voinko voisinko voisiko voiko
+    ja ei en se mä mun minä minun sinä te teillä teidän voinko voisinko voisiko voiko
     voisko haluan haluaisin tarvitsen pitää pitäisi kiitos kiitti moi hei terve moikka
     lasku laskun laskua laskulle laskussa laskut laskuja eräpäivä eräpäivän eräpäivää
     erapaiva erapaivan erapaivaa maksu maksun maksaa maksoin maksettu maksanut osamaksu
@@ -24,12 +24,12 @@ FINNISH_MARKERS = frozenset(
 )
 ENGLISH_MARKERS = frozenset(
     """
-    the a an and i i'm im my me you your is are am was were can could would should
+    the a an and i i'm im my you your is are am was were can could would should
     please thanks thank hello hi hey bye goodbye invoice invoices bill due date pay paid
     payment plan instalments installments extension extend more time need want help
-    person human agent yes yeah yep no nope not what when where why how much fee fees
+    person human agent yes yeah yep nope not what when where why how much fee fees
     reminder reference number account iban email phone call talk speak copy already
-    of to for with on in it this that do does did don't dont have has just still
+    of to for with in it this that do does did don't dont have has just still
     """.split()
 )
 FINNISH_LETTERS = re.compile(r"[äöå]", re.IGNORECASE)

@@ -28,6 +28,8 @@ NUMBER_WORDS = {
     5: ("viisi", "viidessä", "viidessa", "viiteen", "five", "5"),
     6: ("kuusi", "kuudessa", "kuuteen", "six", "6"),
 }
+# Larger numbers in the same message are amounts or invoice numbers, not counts.
+MAX_PLAUSIBLE_COUNT = 24
 WORD_OR_NUMBER = re.compile(r"[a-zåäö]+|\d+", re.IGNORECASE)
 
 
@@ -37,7 +39,7 @@ def parse_instalment_count(text: str) -> int | None:
         for count, words in NUMBER_WORDS.items():
             if token in words:
                 return count
-        if token.isdigit():
+        if token.isdigit() and int(token) <= MAX_PLAUSIBLE_COUNT:
             return int(token)
     return None
 

@@ -86,3 +86,27 @@ class ActionValidateSlotMappings(ValidationAction):
             greeting = response_variant(domain, "utter_greet", detected)
             dispatcher.utter_message(text=greeting["text"], buttons=greeting.get("buttons", []))
         return {"language": detected} if detected != current else {}
+
+
+class ActionGreetBack(Action):
+    """A "hi" answered in kind, unless the session greeting just answered it."""
+
+    def name(self) -> str:
+        return "action_greet_back"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not already_greeted_this_turn(tracker):
+            dispatcher.utter_message(response="utter_greet_again")
+        return []
+
+
+def already_greeted_this_turn(tracker: Tracker) -> bool:
+    """True when a bot message followed the customer's latest message already."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot":
+            return True
+    return False

@@ -105,7 +105,9 @@ class PatientForm(FormValidationAction, ABC):
         _side_events.set(side_events)
         if tracker.get_slot("requested_slot") is None:
             side_events.extend(self._fresh_start_events(tracker))
-            tracker.add_slots(side_events)
+            # Not `add_slots`: rasa-sdk would take these for slot candidates and
+            # drop values validation sets later in this run (e.g. invoice_block).
+            tracker.slots.update({event["name"]: event["value"] for event in side_events})
         events = await super().run(dispatcher, tracker, domain)
         return side_events + events
 
@@ -118,7 +120,7 @@ class PatientForm(FormValidationAction, ABC):
     def _record(self, events: list[EventType], tracker: Tracker) -> None:
         """Keep side events (counters, reasons) and let later steps see them."""
         _side_events.get().extend(events)
-        tracker.add_slots(events)
+        tracker.slots.update({event["name"]: event["value"] for event in events})
 
     def answer_from_text(
         self,
@@ -145,7 +147,10 @@ class PatientForm(FormValidationAction, ABC):
         intent = latest_intent(tracker)
         if intent in INTERRUPTING_INTENTS and intent not in self.own_intents:
             return {}
-        return self.reject(slot, tracker, dispatcher, invalid_response, value=text[:80])
+        shown = text[:80]
+        return self.reject(
+            slot, tracker, dispatcher, invalid_response, value=shown, **{slot: shown}
+        )
 
     def unclear_confirmation(self, slot: str, tracker: Tracker) -> SlotValues:
         """Neither yes nor no to a confirmation: ask again (a new topic steps aside)."""

@@ -1,4 +1,4 @@
-"""The bot service (helpdesk API for now): a Sanic app built from Settings."""
+"""The bot service (helpdesk API, demo page and chat widget): a Sanic app built from Settings."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.health import health_blueprint
 from bot.tickets.api import tickets_blueprint
 from bot.tickets.feedback import feedback_blueprint
 from bot.tickets.hours_api import hours_blueprint
+from bot.widget import widget_blueprint
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings) -> Sanic:
         tickets_blueprint(),
         feedback_blueprint(),
         hours_blueprint(),
+        widget_blueprint(),
     ):
         app.blueprint(blueprint)
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.service_hours import OpeningHoursError, parse_opening_hours
@@ -33,6 +34,8 @@ class Settings:
     opening_hours: str = "mon-fri 08:00-16:00"
     timezone: str = "Europe/Helsinki"
     ticket_response_hours: float = 4.0
+    # Where browsers reach Rasa's socket.io channel; the demo page gives it to the widget.
+    rasa_public_url: str = "http://localhost:5005"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,10 @@ class Settings:
             ticket_response_hours=_number(
                 env, "TICKET_RESPONSE_HOURS", defaults.ticket_response_hours, float
             ),
+            rasa_public_url=(
+                env.get("RASA_PUBLIC_URL", "").strip()
+                or f"http://localhost:{env.get('RASA_PORT', '').strip() or 5005}"
+            ).rstrip("/"),
         )
         settings.validate()
         return settings
@@ -66,6 +73,12 @@ class Settings:
             found.append(f"BOT_PORT must be between 1 and 65535, not {self.port}")
         if not 0 <= self.ticket_response_hours <= 1000:  # also catches nan
             found.append("TICKET_RESPONSE_HOURS must be a number of hours from 0 to 1000")
+        public = urlsplit(self.rasa_public_url)
+        if public.scheme not in ("http", "https") or not public.hostname:
+            found.append(
+                f"RASA_PUBLIC_URL must be an http(s) URL such as http://localhost:5005, "
+                f"not {self.rasa_public_url!r}"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -9,6 +9,7 @@ start the same `Stack` with their own environment.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -47,6 +48,14 @@ class StackConfig:
         env.setdefault("REDIS_HOST", "localhost")
         env.setdefault("REDIS_PORT", "6379")
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        # The chat widget channel (credentials.yml): the demo page may open it, and
+        # without a configured secret a fresh one signs this run's sessions.
+        env.setdefault(
+            "WIDGET_ALLOWED_ORIGINS", f"http://localhost:{bot_port},http://127.0.0.1:{bot_port}"
+        )
+        env.setdefault("WIDGET_SESSION_SECRET", secrets.token_urlsafe(32))
+        # The demo page hands this to the chat widget (bot/config.py reads it too).
+        env.setdefault("RASA_PUBLIC_URL", f"http://localhost:{rasa_port}")
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
         )
@@ -206,8 +215,12 @@ def run_stack() -> int:
         return 1
     print(
         "\nThe assistant is running.\n"
+        f"  Demo page + chat: http://localhost:{config.bot_port}/"
+        f"  (English: http://localhost:{config.bot_port}/en)\n"
         f"  Chat over REST:   POST {config.rasa_url}/webhooks/rest/webhook"
         ' {"sender": "me", "message": "Voinko siirtää laskun 1001 eräpäivää?"}\n'
+        f"  Chat widget:      socket.io at {config.rasa_url}/socket.io"
+        f" (pages: {config.env['WIDGET_ALLOWED_ORIGINS']})\n"
         f"  Helpdesk API:     {config.bot_url}/api/tickets"
         " (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
         f"  Health:           {config.bot_url}/health\n"

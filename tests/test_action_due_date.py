@@ -169,6 +169,67 @@ async def test_invalid_invoice_number_entity_is_rejected(domain: dict) -> None:
     assert dispatcher.messages[0]["value"] == "12"
 
 
+async def test_number_tagged_as_a_reference_is_the_invoice_number_that_was_asked(
+    domain: dict,
+) -> None:
+    said = parse_data("1001", "inform", entities=[entity("reference_number", "1001")])
+    tracker = Tracker(
+        sender_id="ext-misread-invoice",
+        slots=slots(requested_slot="invoice_number", reference_number="1001"),
+        latest_message=said,
+        events=form_turn(
+            FORM,
+            "invoice_number",
+            user_event(said),
+            {"reference_number": "1001"},
+            history=started_extension(),
+        ),
+        paused=False,
+        followup_action=None,
+        active_loop={"name": FORM},
+        latest_action_name=FORM,
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ValidateDueDateExtensionForm().run(dispatcher, tracker, domain)
+
+    assert slot_sets(events) == {"invoice_number": "1001", "reference_number": None}
+    assert dispatcher.messages == []
+
+
+async def test_reference_tagged_as_an_invoice_number_keeps_the_invoice(domain: dict) -> None:
+    said = parse_data("10016", "inform", entities=[entity("invoice_number", "10016")])
+    history = [
+        *started_extension(),
+        action("action_listen"),
+        user("1001"),
+        action(FORM),
+        slot_event("invoice_number", "1001"),
+        slot_event("requested_slot", "reference_number"),
+        bot("Tarvitsen vielä viitenumeron.", "utter_ask_reference_number"),
+    ]
+    tracker = Tracker(
+        sender_id="ext-misread-reference",
+        slots=slots(requested_slot="reference_number", invoice_number="10016"),
+        latest_message=said,
+        events=form_turn(
+            FORM, "reference_number", user_event(said), {"invoice_number": "10016"}, history
+        ),
+        paused=False,
+        followup_action=None,
+        active_loop={"name": FORM},
+        latest_action_name=FORM,
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ValidateDueDateExtensionForm().run(dispatcher, tracker, domain)
+
+    changed = slot_sets(events)
+    assert (changed["invoice_number"], changed["reference_number"]) == ("1001", "10016")
+    assert "invoice_block" not in changed
+    assert dispatcher.messages == []
+
+
 async def test_a_new_question_steps_aside_without_counting_a_failure(domain: dict) -> None:
     """No slot filled, no reply: Rasa rejects the form and the fee rule answers."""
     said = parse_data("Paljonko muistutusmaksu on?", "ask_reminder_fee")
@@ -219,14 +280,6 @@ async def test_reference_with_a_wrong_check_digit_is_rejected(domain: dict) -> N
     assert dispatcher.messages[0]["reference_number"] == "10017"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "verified_form.py extract_reference_number -> answer_from_text -> reject passes "
-        "value=<text>, but utter_invalid_reference_number fills {reference_number}; Rasa "
-        "then renders the slot (None): 'Viitenumero None ei täsmää'"
-    ),
-)
 async def test_reference_typed_as_text_with_a_wrong_check_digit_is_named_in_the_reply(
     domain: dict,
 ) -> None:
@@ -328,16 +381,6 @@ async def test_verified_invoice_the_bot_may_not_extend_ends_the_form(
     assert dispatcher.messages == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "verified_form.py PatientForm.run: on a fresh start the reset SlotSets are added "
-        "with tracker.add_slots(), i.e. appended to tracker.events, so rasa-sdk takes them "
-        "for slot candidates; invoice_block is not a required slot, so "
-        "get_validation_events() pops it and the invoice_block set by validation is lost "
-        "while requested_slot None still ends the form"
-    ),
-)
 @pytest.mark.parametrize(
     ("number", "reference", "block"),
     [("1002", "10029", "already_extended"), ("1005", "10058", "in_collection")],
@@ -376,8 +419,31 @@ async def test_blocked_invoice_named_in_the_first_message_still_reports_its_bloc
 
     events = await ValidateDueDateExtensionForm().run(dispatcher, tracker, domain)
 
-    assert slot_sets(events)["requested_slot"] is None
-    assert slot_sets(events)["invoice_block"] == block
+    # The form ends at once (requested_slot None), so Rasa runs the submit next,
+    # with the slots as the validation events left them.
+    assert events[-1] == SlotSet("requested_slot", None)
+    after_form = {**tracker.slots, **slot_sets(events)}
+    submit_dispatcher = CollectingDispatcher()
+    await ActionSubmitDueDateExtension().run(
+        submit_dispatcher,
+        Tracker(
+            sender_id=f"ext-first-message-{number}",
+            slots=after_form,
+            latest_message=said,
+            events=tracker.events,
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name=FORM,
+        ),
+        domain,
+    )
+    expected = {
+        "already_extended": "utter_extension_refused_already_extended",
+        "in_collection": "utter_invoice_in_collection",
+    }[block]
+    assert responses(submit_dispatcher) == [expected]  # not "utter_extension_cancelled"
+    assert after_form["invoice_block"] == block
 
 
 async def test_fresh_start_forgets_the_previous_runs_answers(domain: dict) -> None:
@@ -552,6 +618,26 @@ async def test_latest_possible_date_itself_is_accepted(domain: dict) -> None:
     events = await ValidateDueDateExtensionForm().run(dispatcher, tracker, domain)
 
     assert events == [SlotSet("new_due_date", latest.isoformat())]
+
+
+async def test_today_is_not_said_to_have_passed(domain: dict) -> None:
+    said = parse_data("tänään", "inform")
+    tracker = Tracker(
+        sender_id="ext-today",
+        slots=slots(requested_slot="new_due_date", invoice_number="1001", reference_number="10016"),
+        latest_message=said,
+        events=form_turn(FORM, "new_due_date", user_event(said)),
+        paused=False,
+        followup_action=None,
+        active_loop={"name": FORM},
+        latest_action_name=FORM,
+    )
+    dispatcher = CollectingDispatcher()
+
+    await ValidateDueDateExtensionForm().run(dispatcher, tracker, domain)
+
+    # 1001 is due in 5 days: today is simply not after the current due date.
+    assert responses(dispatcher) == ["utter_date_not_after_current_due"]
 
 
 @pytest.mark.parametrize("offset", [3, 5])

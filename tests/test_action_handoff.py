@@ -343,6 +343,29 @@ async def test_phone_number_with_the_method_answers_both_questions(domain: dict)
     ]
 
 
+@pytest.mark.parametrize(
+    "text", ["Tässä numeroni: 040 123 4567", "Here's my number 040 123 4567"], ids=["fi", "en"]
+)
+async def test_phone_number_given_as_the_answer_means_phone(domain: dict, text: str) -> None:
+    said = parse_data(text, "inform")
+    tracker = Tracker(
+        sender_id="contact-here-is-my-number",
+        slots=slots(requested_slot="contact_method"),
+        latest_message=said,
+        events=form_turn(FORM, "contact_method", user_event(said), history=asked_for_contact()),
+        paused=False,
+        followup_action=None,
+        active_loop={"name": FORM},
+        latest_action_name=FORM,
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
+
+    assert slot_sets(events)["contact_method"] == "phone"
+    assert slot_sets(events)["contact_phone"] == "0401234567"
+
+
 async def test_invalid_phone_is_asked_again(domain: dict) -> None:
     said = parse_data("en muista sitä", "inform")
     tracker = Tracker(
@@ -452,7 +475,8 @@ async def test_ticket_is_created_with_the_whole_story(domain: dict, action_helpd
         ("customer", "by e-mail: aino.virtanen@example.com"),
     ]
 
-    assert responses(dispatcher) == ["utter_ticket_created_email"]
+    # The ticket response, then the widget's banner (a custom message other channels ignore).
+    assert responses(dispatcher) == ["utter_ticket_created_email", None]
     message = dispatcher.messages[0]
     assert message["ticket_number"] == ticket["number"]
     assert re.fullmatch(r"T-\d{5}", ticket["number"])
@@ -461,6 +485,13 @@ async def test_ticket_is_created_with_the_whole_story(domain: dict, action_helpd
     assert message["due_time"] == f"{due:%A} {due.day} {due:%B} at {due:%H:%M}"
     assert due.strftime("%A") in WEEKDAYS_EN  # within opening hours (mon-fri 8-16)
     assert 8 <= due.hour <= 16
+
+    banner = dispatcher.messages[1]["custom"]["handoff"]
+    assert banner["state"] == "waiting"
+    assert banner["ticket_number"] == ticket["number"]
+    assert datetime.fromisoformat(banner["due_at"]) == datetime.fromisoformat(ticket["due_at"])
+    assert banner["due_text"] == message["due_time"]
+    assert banner["queue_position"] == ticket["queue_position"]
 
     assert SlotSet("ticket_number", ticket["number"]) in events
     assert ConversationPaused() in events
@@ -503,7 +534,7 @@ async def test_phone_ticket_in_finnish_for_financial_difficulty_is_high_priority
     assert ticket["language"] == "fi"
     assert ticket["priority"] == "high"
     assert (ticket["contact_method"], ticket["contact_address"]) == ("phone", "0401234567")
-    assert responses(dispatcher) == ["utter_ticket_created_phone"]
+    assert responses(dispatcher)[0] == "utter_ticket_created_phone"
     message = dispatcher.messages[0]
     assert message["contact_phone"] == "0401234567"
     due = local_due(ticket)
@@ -534,7 +565,7 @@ async def test_email_chosen_without_an_address_is_answered_in_the_chat(
     assert (ticket["contact_method"], ticket["contact_address"]) == ("chat", None)
     assert ticket["topic"] == "request_human"
     assert ticket["invoice_number"] is None
-    assert responses(dispatcher) == ["utter_ticket_created_chat"]
+    assert responses(dispatcher)[0] == "utter_ticket_created_chat"
 
 
 async def test_retried_action_files_one_ticket(domain: dict, action_helpdesk: Any) -> None:

@@ -223,15 +223,6 @@ async def test_invoice_that_already_has_a_plan_ends_the_form(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "same as the due-date form: PatientForm.run appends the fresh-start resets to "
-        "tracker.events, rasa-sdk pops the non-required invoice_block candidate, and the "
-        "block set by validation never reaches the submit (1005 gets 'plan cancelled', "
-        "no handoff)"
-    ),
-)
 async def test_invoice_in_collection_named_in_the_first_message_is_blocked(domain: dict) -> None:
     text = "Voiko laskun 1005 maksaa osissa? Viite 10058"
     said = parse_data(

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.session import ActionSessionStart, ActionValidateSlotMappings
+from actions.session import ActionGreetBack, ActionSessionStart, ActionValidateSlotMappings
 from tests.action_helpers import (
     action,
     bot,
@@ -289,14 +289,6 @@ async def test_language_follows_a_customer_who_switches_to_finnish(domain: dict)
     assert events == [SlotSet("language", "fi")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "language.py ENGLISH_MARKERS contains 'me' and 'no', which are also everyday "
-        "Finnish words ('me' = we, 'no' = well); with no other marker in the message "
-        "the Finnish conversation is switched to English"
-    ),
-)
 @pytest.mark.parametrize("text", ["Me maksoimme sen jo eilen", "No niin"])
 async def test_finnish_message_does_not_switch_the_conversation_to_english(
     domain: dict, text: str
@@ -323,3 +315,48 @@ async def test_finnish_message_does_not_switch_the_conversation_to_english(
     events = await ActionValidateSlotMappings().run(dispatcher, tracker, domain)
 
     assert SlotSet("language", "en") not in events
+
+
+# --- action_greet_back ---------------------------------------------------------------------
+
+
+async def test_a_hi_later_in_the_conversation_is_answered(domain: dict) -> None:
+    hello = parse_data("moi taas", "greet")
+    tracker = Tracker(
+        sender_id="greet-later",
+        slots=slots(),
+        latest_message=hello,
+        events=[*session_start_events(), user("lasku 1001"), bot("Kiitos!"), user_event(hello)],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionGreetBack().run(dispatcher, tracker, domain)
+
+    assert events == []
+    assert [message["response"] for message in dispatcher.messages] == ["utter_greet_again"]
+
+
+async def test_a_first_hi_already_answered_by_the_session_greeting_gets_no_second_greeting(
+    domain: dict,
+) -> None:
+    hello = parse_data("moi", "greet")
+    tracker = Tracker(
+        sender_id="greet-first",
+        slots=slots(),
+        latest_message=hello,
+        events=[*session_start_events(), user_event(hello), bot("Hei ja tervetuloa!")],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionGreetBack().run(dispatcher, tracker, domain)
+
+    assert events == []
+    assert dispatcher.messages == []

@@ -1,0 +1,497 @@
+"""The website chat widget's channel: socket.io inside `rasa run`.
+
+Registered in credentials.yml as `bot.channels.widget.WidgetInput`; the protocol
+is docs/widget-protocol.md. A superset of Rasa's own socket.io channel
+(`session_request`/`session_confirm`, `user_uttered`/`bot_uttered`), so Rasa
+widgets work too, plus what a support chat needs:
+
+- signed session tokens (`bot.channels.sessions`): the Rasa conversation id is
+  the session id inside the token; a bare or forged id gets a new session;
+- a `receipt` for every customer message before NLU runs, client message ids
+  making a resend harmless, and `typing` while the bot works;
+- a `seq` on every message to the customer, kept per session
+  (`bot.channels.history`) and replayed after a reconnect; messages for a
+  customer whose socket is gone are kept and delivered when they return;
+- `handoff` events, and `POST /webhooks/widget/push` for the helpdesk;
+- an Origin allow-list (Rasa's channel passes `cors_allowed_origins=[]`, which
+  switches the check off) and an awaited `enter_room` (Rasa's channel forgets
+  the `await`, so with python-socketio 5.x replies reach nobody).
+
+Everything per session lives in this process; see `bot.channels.history` for what
+several Rasa replicas would need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from bot.channels.history import RecentMessageIds, SessionMemory
+from bot.channels.sessions import SessionSigner
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_LENGTH = 5000
+MAX_MESSAGE_ID_LENGTH = 128
+MAX_CONVERSATION_ID_LENGTH = 255
+MAX_PUSH_BYTES = 64 * 1024
+# Page data kept per session and passed to Rasa with every message.
+MAX_METADATA_KEYS = 20
+MAX_METADATA_VALUE_LENGTH = 2000
+HANDOFF_STATES = ("bot", "waiting", "agent", "resolved")
+PUSH_EVENTS = ("bot_uttered", "handoff")
+# Sent on a new session so the bot greets in the page's language before the
+# customer types (Rasa's built-in intent; the rule runs action_session_start).
+SESSION_START_MESSAGE = "/session_start"
+
+
+def parse_origins(value: str | Iterable[str] | None) -> list[str] | str:
+    """`"http://a, http://b"` or a list -> the list; `"*"` (any origin) stays `"*"`.
+
+    Empty is refused: python-socketio treats `[]` as "don't check origins at all".
+    """
+    if isinstance(value, str):
+        items = value.split(",")
+    else:
+        items = list(value or [])
+    origins = [str(item).strip().rstrip("/") for item in items if str(item).strip()]
+    if not origins:
+        raise ValueError(
+            "the widget channel needs allowed_origins (WIDGET_ALLOWED_ORIGINS): the web "
+            "pages allowed to open the chat, e.g. https://www.example.fi"
+        )
+    return "*" if "*" in origins else origins
+
+
+def page_metadata(data: dict[str, Any]) -> dict[str, Any]:
+    """Page data from a client payload: `metadata`, or rasa-webchat's `customData`.
+
+    Flattened into one small dict of scalars (`{"language": "en", "page": ...}`);
+    the actions read `metadata.language` at session start.
+    """
+    merged: dict[str, Any] = {}
+    for key in ("customData", "metadata"):
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if not isinstance(value, dict):
+            continue
+        for name, item in value.items():
+            if len(merged) >= MAX_METADATA_KEYS:
+                break
+            if not isinstance(name, str) or len(name) > 64:
+                continue
+            if isinstance(item, str):
+                merged[name] = item[:MAX_METADATA_VALUE_LENGTH]
+            elif item is None or isinstance(item, (bool, int, float)):
+                merged[name] = item
+    return merged
+
+
+def text_parts(text: str) -> list[str]:
+    """Like Rasa's socket.io channel: one bubble per paragraph."""
+    return [part for part in text.strip().split("\n\n") if part.strip()] or [text]
+
+
+class SocketBlueprint(Blueprint):
+    """A blueprint that also mounts the socket.io server on the app (as Rasa's does)."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx.sio = sio
+        self.ctx.socketio_path = socketio_path
+
+    def register(self, app: Sanic, options: dict[str, Any]) -> None:
+        self.ctx.sio.attach(app, self.ctx.socketio_path)
+        super().register(app, options)
+
+
+class WidgetOutput(OutputChannel):
+    """Pushes the bot's messages to every open widget of the session, numbered and kept."""
+
+    @classmethod
+    def name(cls) -> str:
+        return WidgetInput.name()
+
+    def __init__(self, channel: WidgetInput) -> None:
+        self.channel = channel
+
+    async def _bot_uttered(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await self.channel.deliver(recipient_id, "bot_uttered", message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for part in text_parts(text):
+            await self._bot_uttered(recipient_id, {"text": part})
+
+    async def send_text_with_buttons(
+        self,
+        recipient_id: str,
+        text: str,
+        buttons: list[dict[str, Any]],
+        **kwargs: Any,
+    ) -> None:
+        parts = text_parts(text or "")
+        for part in parts[:-1]:
+            await self._bot_uttered(recipient_id, {"text": part})
+        # Rasa's socket.io format (quick_replies) for Rasa widgets, and plain buttons.
+        clean = [
+            {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+            for button in buttons
+        ]
+        await self._bot_uttered(
+            recipient_id,
+            {
+                "text": parts[-1],
+                "quick_replies": [{"content_type": "text", **button} for button in clean],
+                "buttons": clean,
+            },
+        )
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self._bot_uttered(
+            recipient_id, {"attachment": {"type": "image", "payload": {"src": image}}}
+        )
+
+    async def send_attachment(  # type: ignore[override]
+        self, recipient_id: str, attachment: Any, **kwargs: Any
+    ) -> None:
+        await self._bot_uttered(recipient_id, {"attachment": attachment})
+
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        for element in elements:
+            await self._bot_uttered(
+                recipient_id,
+                {
+                    "attachment": {
+                        "type": "template",
+                        "payload": {"template_type": "generic", "elements": element},
+                    }
+                },
+            )
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """`{"handoff": {"state": ...}}` becomes a `handoff` event; anything else is
+        a `bot_uttered` with `custom`."""
+        handoff = json_message.get("handoff") if isinstance(json_message, dict) else None
+        if isinstance(handoff, dict) and handoff.get("state") in HANDOFF_STATES:
+            await self.channel.deliver(recipient_id, "handoff", handoff)
+            return
+        if handoff is not None:
+            logger.warning("handoff custom message without a valid state: sent as custom")
+        await self._bot_uttered(recipient_id, {"custom": json_message})
+
+
+class WidgetInput(InputChannel):
+    """The widget's socket.io channel (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "widget"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            session_secret=str(credentials.get("session_secret") or ""),
+            allowed_origins=credentials.get("allowed_origins"),
+            push_token=str(credentials.get("push_token") or ""),
+            socketio_path=credentials.get("socketio_path") or "/socket.io",
+            greet_new_sessions=_as_bool(credentials.get("greet_new_sessions", True)),
+            max_message_length=int(credentials.get("max_message_length") or MAX_MESSAGE_LENGTH),
+        )
+
+    def __init__(
+        self,
+        session_secret: str,
+        allowed_origins: str | Iterable[str] | None,
+        push_token: str = "",
+        socketio_path: str = "/socket.io",
+        greet_new_sessions: bool = True,
+        max_message_length: int = MAX_MESSAGE_LENGTH,
+    ) -> None:
+        self.signer = SessionSigner(session_secret)
+        self.allowed_origins = parse_origins(allowed_origins)
+        self.push_token = push_token.strip()
+        if not self.push_token:
+            logger.warning("widget channel: no push_token, so POST /webhooks/widget/push is off")
+        self.socketio_path = socketio_path
+        self.greet_new_sessions = greet_new_sessions
+        self.max_message_length = max_message_length
+        self.sessions = SessionMemory()
+        self.message_ids = RecentMessageIds()
+        self.sio: AsyncServer | None = None
+        self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
+        # Strong references to the running message tasks (asyncio keeps weak ones).
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- to the customer ------------------------------------------------------------
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """For Rasa's HTTP API (`/conversations/<id>/execute?output_channel=latest`)."""
+        if self.sio is None:
+            logger.warning("widget output channel asked for before the channel was mounted")
+            return None
+        return WidgetOutput(self)
+
+    async def deliver(self, session_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Number a message, keep it for replay and emit it to the session's sockets.
+
+        With no socket in the room it is only kept, and replayed when they return.
+        """
+        state = self.sessions.get(session_id)
+        async with state.lock:
+            payload = state.record(event, data)
+            if self.sio is not None:
+                await self.sio.emit(event, payload, room=session_id)
+        return payload
+
+    def is_connected(self, session_id: str) -> bool:
+        if self.sio is None:
+            return False
+        return any(True for _ in self.sio.manager.get_participants("/", session_id))
+
+    async def _emit_to(self, sid: str, event: str, data: dict[str, Any]) -> None:
+        assert self.sio is not None
+        await self.sio.emit(event, data, to=sid)
+
+    async def _error(self, sid: str, code: str, message_id: str | None = None) -> None:
+        payload: dict[str, Any] = {"code": code}
+        if message_id is not None:
+            payload["message_id"] = message_id
+        await self._emit_to(sid, "error", payload)
+
+    # --- sockets --------------------------------------------------------------------
+
+    async def _socket_session(self, sid: str) -> str | None:
+        assert self.sio is not None
+        try:
+            saved = await self.sio.get_session(sid)
+        except KeyError:
+            return None
+        return saved.get("session_id")
+
+    async def _join(self, sid: str, session_id: str) -> None:
+        """Put the socket in its session's room (and out of a previous one)."""
+        assert self.sio is not None
+        previous = await self._socket_session(sid)
+        if previous == session_id:
+            return
+        if previous:
+            await self.sio.leave_room(sid, previous)
+        # A coroutine in python-socketio 5.x: without the await nobody joins the
+        # room and bot replies reach nobody (the bug in Rasa's own channel).
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.save_session(sid, {"session_id": session_id})
+
+    async def _session_request(self, sid: str, data: Any) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            await self._error(sid, "bad_request")
+            return
+        session_id = self.signer.verify(data.get("session_id"))
+        resumed = session_id is not None
+        if session_id is None:
+            session_id, token = self.signer.new_session()
+        else:
+            token = data["session_id"]
+        last_seq = data.get("last_seq")
+        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+            last_seq = None
+
+        state = self.sessions.get(session_id)
+        state.metadata.update(page_metadata(data))
+        async with state.lock:
+            if resumed and last_seq is not None:
+                state.continue_after(last_seq)
+            await self._join(sid, session_id)
+            await self._emit_to(
+                sid,
+                "session_confirm",
+                {"session_id": token, "resumed": resumed, "handoff": dict(state.handoff)},
+            )
+            if resumed and last_seq is not None:
+                for event, payload in state.since(last_seq):
+                    await self._emit_to(sid, event, payload)
+        logger.debug("widget socket %s: session %s (resumed: %s)", sid, session_id, resumed)
+
+        if not resumed and self.greet_new_sessions:
+            # Start the conversation now, so the greeting comes in the page's language.
+            self._spawn(session_id, SESSION_START_MESSAGE, None)
+
+    async def _user_uttered(self, sid: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            await self._error(sid, "bad_request")
+            return
+        message_id = data.get("message_id")
+        if message_id is None:
+            message_id = uuid.uuid4().hex
+        elif (
+            isinstance(message_id, bool)
+            or not isinstance(message_id, (str, int))
+            or not str(message_id).strip()
+            or len(str(message_id)) > MAX_MESSAGE_ID_LENGTH
+        ):
+            await self._error(sid, "bad_request")
+            return
+        message_id = str(message_id)
+        text = data.get("message")
+        if not isinstance(text, str):
+            await self._error(sid, "bad_request", message_id)
+            return
+        if not text.strip():
+            await self._error(sid, "empty_message", message_id)
+            return
+        if len(text) > self.max_message_length:
+            await self._error(sid, "message_too_long", message_id)
+            return
+
+        session_id = self.signer.verify(data.get("session_id")) or await self._socket_session(
+            sid
+        )
+        if session_id is None:
+            await self._error(sid, "bad_session", message_id)
+            return
+        await self._join(sid, session_id)
+        state = self.sessions.get(session_id)
+        state.metadata.update(page_metadata(data))
+
+        # Several Rasa replicas would need this memory shared (Redis SET NX EX).
+        if not self.message_ids.first_time(session_id, message_id):
+            await self._emit_to(sid, "receipt", {"message_id": message_id, "status": "duplicate"})
+            return
+        # The receipt goes out before NLU runs; the bot works in the background.
+        await self._emit_to(sid, "receipt", {"message_id": message_id, "status": "received"})
+        self._spawn(session_id, text, message_id)
+
+    def _spawn(self, session_id: str, text: str, message_id: str | None) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._handle(session_id, text, message_id)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, session_id: str, text: str, message_id: str | None) -> None:
+        assert self.sio is not None and self._on_new_message is not None
+        state = self.sessions.get(session_id)
+        state.working += 1
+        try:
+            if state.working == 1:
+                await self.sio.emit("typing", {"on": True}, room=session_id)
+            await self._on_new_message(
+                UserMessage(
+                    text,
+                    WidgetOutput(self),
+                    session_id,
+                    input_channel=self.name(),
+                    message_id=message_id,
+                    metadata=dict(state.metadata),
+                )
+            )
+        except Exception:
+            logger.exception("widget: handling a message of session %s failed", session_id)
+        finally:
+            state.working -= 1
+            if state.working == 0:
+                await self.sio.emit("typing", {"on": False}, room=session_id)
+
+    # --- HTTP -----------------------------------------------------------------------
+
+    def _authorized(self, request: Request) -> bool:
+        if not self.push_token:
+            return False
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        return hmac.compare_digest(token.strip().encode(), self.push_token.encode())
+
+    async def _push(self, request: Request) -> HTTPResponse:
+        if not self._authorized(request):
+            return response.json({"error": "unauthorized"}, status=401)
+        if len(request.body or b"") > MAX_PUSH_BYTES:
+            return response.json({"error": "body too large"}, status=413)
+        try:
+            body = json.loads(request.body or b"")
+        except ValueError:
+            return response.json({"error": "body must be JSON"}, status=400)
+        if not isinstance(body, dict):
+            return response.json({"error": "body must be a JSON object"}, status=400)
+        conversation_id = body.get("conversation_id")
+        event = body.get("event")
+        data = body.get("data")
+        if (
+            not isinstance(conversation_id, str)
+            or not conversation_id.strip()
+            or len(conversation_id) > MAX_CONVERSATION_ID_LENGTH
+        ):
+            return response.json({"error": "conversation_id is required"}, status=400)
+        if event not in PUSH_EVENTS:
+            return response.json({"error": f"event must be one of {PUSH_EVENTS}"}, status=400)
+        if not isinstance(data, dict):
+            return response.json({"error": "data must be an object"}, status=400)
+        if event == "handoff" and data.get("state") not in HANDOFF_STATES:
+            return response.json({"error": f"handoff state must be one of {HANDOFF_STATES}"}, 400)
+        data = {key: value for key, value in data.items() if key != "seq"}
+        payload = await self.deliver(conversation_id, event, data)
+        return response.json(
+            {"seq": payload["seq"], "delivered": self.is_connected(conversation_id)}
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(
+            async_mode="sanic",
+            # The allow-list: engine.io refuses a request whose Origin is not in it.
+            # (Never [] : that switches the check off, as in Rasa's own channel.)
+            cors_allowed_origins=self.allowed_origins,
+        )
+        self.sio = sio
+        self._on_new_message = on_new_message
+        widget = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
+
+        @widget.route("/health", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "socketio_path": self.socketio_path})
+
+        @widget.route("/push", methods=["POST"])
+        async def push(request: Request) -> HTTPResponse:
+            return await self._push(request)
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: dict, auth: Any = None) -> bool:
+            logger.debug("widget socket %s connected", sid)
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any = None) -> None:
+            await self._session_request(sid, data)
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: str, data: Any = None) -> None:
+            await self._user_uttered(sid, data)
+
+        return widget
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
