@@ -40,6 +40,8 @@ CONTACT_WORDS = {
     "phone": ("puhel", "soit", "phone", "call", "ring", "numeroon", "tekstiviest"),
     "chat": ("chat", "tässä", "tassa", "täällä", "taalla", "here", "this conversation"),
 }
+# What the chat widget sends for the customer when it opens a new conversation.
+WIDGET_OPENED = "/greet"
 # How many recent customer turns tell why a person was asked for.
 RECENT_TURNS = 4
 HIGH_PRIORITY_REASONS = frozenset({"financial_difficulty", "policy"})
@@ -87,7 +89,11 @@ def reason_from_conversation(tracker: Tracker) -> str:
 
 def topic_of(tracker: Tracker) -> str:
     """The business question the conversation was about, for the agent's queue."""
-    ignored = SMALL_TALK_INTENTS | MISUNDERSTOOD_INTENTS | {"request_human", "bot_challenge", ""}
+    ignored = (
+        SMALL_TALK_INTENTS
+        | MISUNDERSTOOD_INTENTS
+        | {"request_human", "bot_challenge", "session_start", ""}
+    )
     for intent in user_intents_newest_first(tracker):
         if intent not in ignored:
             return intent
@@ -99,6 +105,8 @@ def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
     lines = []
     for event in tracker.events:
         kind = event.get("event")
+        if kind == "user" and event.get("text") == WIDGET_OPENED:
+            continue  # the widget opening the conversation, not something said
         if kind in ("user", "bot") and event.get("text"):
             sent_at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
             lines.append(

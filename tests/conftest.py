@@ -296,7 +296,13 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "BILLING_DB_URL": billing_url,
         "LOCK_STORE_TYPE": "in_memory",
     }
-    for derived in ("ACTION_SERVER_URL", "HELPDESK_URL", "RASA_CORS_ORIGINS"):
+    for derived in (
+        "ACTION_SERVER_URL",
+        "HELPDESK_URL",
+        "RASA_CORS_ORIGINS",
+        "WIDGET_ALLOWED_ORIGINS",
+        "RASA_PUBLIC_URL",
+    ):
         env.pop(derived, None)
     config = StackConfig.from_env(env)
     stack = Stack(config, log_dir=workdir / "logs")

@@ -40,6 +40,11 @@ from socketio import AsyncServer
 from bot.channels.history import RecentMessageIds, SessionMemory
 from bot.channels.sessions import SessionSigner
 
+try:
+    from sanic_cors.core import SANIC_CORS_EVALUATED
+except ImportError:  # pragma: no cover - sanic-cors comes with Rasa
+    SANIC_CORS_EVALUATED = "_sanic_cors_e"
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 5000
@@ -52,8 +57,9 @@ MAX_METADATA_VALUE_LENGTH = 2000
 HANDOFF_STATES = ("bot", "waiting", "agent", "resolved")
 PUSH_EVENTS = ("bot_uttered", "handoff")
 # Sent on a new session so the bot greets in the page's language before the
-# customer types (Rasa's built-in intent; the rule runs action_session_start).
-SESSION_START_MESSAGE = "/session_start"
+# customer types. Not `/session_start`: Rasa's built-in rule for that intent
+# starts a second session, and the first real message would be greeted again.
+SESSION_START_MESSAGE = "/greet"
 
 
 def parse_origins(value: str | Iterable[str] | None) -> list[str] | str:
@@ -108,7 +114,15 @@ def text_parts(text: str) -> list[str]:
 
 
 class SocketBlueprint(Blueprint):
-    """A blueprint that also mounts the socket.io server on the app (as Rasa's does)."""
+    """A blueprint that also mounts the socket.io server on the app.
+
+    Like Rasa's `sio.attach(app, path)`, with one difference: engine.io answers
+    CORS itself, for the widget's allow-list, so the request is marked as done for
+    sanic-cors (`rasa run --cors`), which would otherwise add a second
+    `Access-Control-Allow-Origin` header (browsers refuse a response with two).
+    Preflight OPTIONS requests are still answered by sanic-cors; socket.io's
+    polling requests are simple requests and need none.
+    """
 
     def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,7 +130,19 @@ class SocketBlueprint(Blueprint):
         self.ctx.socketio_path = socketio_path
 
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
-        self.ctx.sio.attach(app, self.ctx.socketio_path)
+        sio: AsyncServer = self.ctx.sio
+
+        async def socketio_requests(request: Request) -> HTTPResponse:
+            setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+            return await sio.handle_request(request)
+
+        app.add_route(
+            socketio_requests,
+            f"/{self.ctx.socketio_path.strip('/')}/",
+            methods=["GET", "POST", "OPTIONS"],
+            name="widget_socketio",
+        )
+        app.enable_websocket()
         super().register(app, options)
 
 
@@ -364,9 +390,7 @@ class WidgetInput(InputChannel):
             await self._error(sid, "message_too_long", message_id)
             return
 
-        session_id = self.signer.verify(data.get("session_id")) or await self._socket_session(
-            sid
-        )
+        session_id = self.signer.verify(data.get("session_id")) or await self._socket_session(sid)
         if session_id is None:
             await self._error(sid, "bad_session", message_id)
             return
@@ -383,9 +407,7 @@ class WidgetInput(InputChannel):
         self._spawn(session_id, text, message_id)
 
     def _spawn(self, session_id: str, text: str, message_id: str | None) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._handle(session_id, text, message_id)
-        )
+        task = asyncio.get_running_loop().create_task(self._handle(session_id, text, message_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -462,6 +484,10 @@ class WidgetInput(InputChannel):
             # The allow-list: engine.io refuses a request whose Origin is not in it.
             # (Never [] : that switches the check off, as in Rasa's own channel.)
             cors_allowed_origins=self.allowed_origins,
+            # One client's events are handled in the order sent (a session_request
+            # right before a user_uttered must join the session first). The handlers
+            # only validate and emit; Rasa's work runs in background tasks.
+            async_handlers=False,
         )
         self.sio = sio
         self._on_new_message = on_new_message
@@ -470,6 +496,12 @@ class WidgetInput(InputChannel):
         @widget.route("/health", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok", "socketio_path": self.socketio_path})
+
+        @widget.listener("before_server_stop")
+        async def close_sockets(*_: Any) -> None:
+            # Widgets see a disconnect (and reconnect, resuming, to the next server).
+            await sio.eio.disconnect()
+            await sio.shutdown()
 
         @widget.route("/push", methods=["POST"])
         async def push(request: Request) -> HTTPResponse:

@@ -109,12 +109,12 @@ def widget_blueprint() -> Blueprint:
     """A new blueprint per app, so several apps can live in one process (tests)."""
     blueprint = Blueprint("widget")
 
-    @blueprint.get("/")
+    @blueprint.route("/", methods=["GET", "HEAD"])
     async def demo_fi(request: Request) -> HTTPResponse:
         settings = request.app.ctx.settings
         return html(render_page(settings, "fi"), headers=page_headers(settings))
 
-    @blueprint.get("/en")
+    @blueprint.route("/en", methods=["GET", "HEAD"])
     async def demo_en(request: Request) -> HTTPResponse:
         settings = request.app.ctx.settings
         return html(render_page(settings, "en"), headers=page_headers(settings))
