@@ -3,13 +3,16 @@
 The demo page is served by the bot service, the widget talks socket.io to the Rasa
 server's widget channel, and the bot answers from the trained model: nothing is
 mocked. Chromium comes from apt (`tools/ensure-chromium.sh`), not from
-`playwright install`. The screenshots in docs/ are taken here.
+`playwright install`. The screenshots in docs/ are taken here
+(`UPDATE_SCREENSHOTS=1` to refresh them).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -110,6 +113,8 @@ def new_page(browser: Browser, tmp_path: Path) -> Iterator[Any]:
 class Widget:
     """The customer's view of the chat widget on a page."""
 
+    scratch = Path(tempfile.gettempdir()) / "widget-screenshots"
+
     def __init__(self, page: Page, language: str = "fi") -> None:
         self.page = page
         self.language = language
@@ -168,13 +173,20 @@ class Widget:
         return state["token"].split(".")[0]
 
     def screenshot(self, name: str) -> None:
-        """Docs screenshot, once the panel's animation and the typing dots are done."""
+        """Docs screenshot, once the panel's animation and the typing dots are done.
+
+        Written to docs/ when missing or with UPDATE_SCREENSHOTS=1 (so that a test
+        run leaves the working tree clean), else next to the test's temporary files.
+        """
         expect(self.page.locator(".cw-typing")).to_be_hidden(timeout=ANSWER_TIMEOUT_MS)
         self.page.wait_for_timeout(400)
         # The log follows the conversation: the newest message is in view.
         expect(self.log.locator(".cw-msg").last).to_be_in_viewport(ratio=0.9)
-        DOCS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(DOCS / name))
+        target = DOCS / name
+        if target.exists() and os.environ.get("UPDATE_SCREENSHOTS") != "1":
+            target = self.scratch / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(target))
 
 
 def push(stack: RunningStack, conversation_id: str, event: str, data: dict[str, Any]) -> Any:
@@ -638,11 +650,14 @@ def test_a_dropped_connection_resends_the_same_message_once(
 def test_empty_and_too_long_messages_get_a_kind_note_and_keep_the_text(
     running_stack: RunningStack, new_page: Any
 ) -> None:
-    page = new_page()
+    page = new_page(reduced_motion="reduce")
     page.goto(running_stack.config.bot_url + "/en")
     widget = Widget(page, "en")
     widget.open()
     note = page.get_by_role("alert")
+    # prefers-reduced-motion: the panel appears without its animation.
+    assert page.evaluate("getComputedStyle(document.querySelector('.cw-panel')).animationName")
+    assert widget.panel.evaluate("el => getComputedStyle(el).animationName") == "none"
 
     widget.input.press("Enter")
     expect(note).to_have_text("Type a message first and I'll pass it on.")

@@ -972,21 +972,21 @@
     socket.emit("session_request", request);
   }
 
-  var loadingClient = null;
-
+  // The socket.io client is loaded once, from next to widget.js.
   function loadClient(callback) {
     if (typeof window.io === "function") {
       callback();
       return;
     }
-    if (!loadingClient) {
-      loadingClient = el("script", { src: new URL("vendor/socket.io.min.js", assetBase).href });
-      document.head.appendChild(loadingClient);
-    }
-    loadingClient.addEventListener("load", callback);
-    loadingClient.addEventListener("error", function () {
+    var tag = el("script", { src: new URL("vendor/socket.io.min.js", assetBase).href });
+    tag.addEventListener("load", callback);
+    tag.addEventListener("error", function () {
+      // Say so; the next open or send tries again.
       setOffline(true);
+      tag.parentNode.removeChild(tag);
+      connect.loading = false;
     });
+    document.head.appendChild(tag);
   }
 
   function connect() {
