@@ -80,7 +80,9 @@ class ActionValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         current = language_of(tracker.get_slot("language"))
-        detected = detect_language(latest_text(tracker)) or current
+        text = latest_text(tracker)
+        # A button's payload ("/request_human") is ours, not the customer's language.
+        detected = (None if text.startswith("/") else detect_language(text)) or current
         if is_first_message_of_session(tracker):
             # Rasa renders with the slots as they were, so pick the variant here.
             greeting = response_variant(domain, "utter_greet", detected)

@@ -500,7 +500,8 @@ class WidgetInput(InputChannel):
         @widget.listener("before_server_stop")
         async def close_sockets(*_: Any) -> None:
             # Widgets see a disconnect (and reconnect, resuming, to the next server).
-            await sio.eio.disconnect()
+            if sio.eio.sockets:  # engineio fails on an empty set of sockets
+                await sio.eio.disconnect()
             await sio.shutdown()
 
         @widget.route("/push", methods=["POST"])
