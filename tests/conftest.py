@@ -312,3 +312,11 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         yield RunningStack(config=config, billing_url=billing_url, logs=workdir / "logs")
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def fresh_demo_invoices(running_stack: RunningStack) -> SqlBillingBackend:
+    """The demo invoices as seeded today: tests that change 1001 don't see each other."""
+    billing = SqlBillingBackend(running_stack.billing_url)
+    seed_demo_data(billing, date.today())
+    return billing

@@ -45,9 +45,11 @@ def get_json(url: str, headers: dict[str, str] | None = None) -> Any:
         return json.load(response)
 
 
-def test_finnish_due_date_extension_for_invoice_1001(running_stack: RunningStack) -> None:
+def test_finnish_due_date_extension_for_invoice_1001(
+    running_stack: RunningStack, fresh_demo_invoices: SqlBillingBackend
+) -> None:
     sender = f"e2e-fi-{secrets.token_hex(4)}"
-    billing = SqlBillingBackend(running_stack.billing_url)
+    billing = fresh_demo_invoices
     before = billing.find_invoice("1001")
     new_date = before.due_date + timedelta(days=10)
 

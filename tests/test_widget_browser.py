@@ -210,7 +210,7 @@ def push(stack: RunningStack, conversation_id: str, event: str, data: dict[str, 
 
 
 def test_finnish_customer_moves_a_due_date_then_asks_for_a_person(
-    running_stack: RunningStack, new_page: Any
+    running_stack: RunningStack, new_page: Any, fresh_demo_invoices: Any
 ) -> None:
     page = new_page()
     page.goto(running_stack.config.bot_url + "/")
