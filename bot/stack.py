@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -173,7 +174,8 @@ class Stack:
         self.processes.clear()
 
     def watch(self) -> int:
-        """Run until Ctrl-C or until one process dies; then stop the rest."""
+        """Run until Ctrl-C (or SIGTERM) or until one process dies; then stop the rest."""
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:
             while True:
                 for name, process in self.processes.items():
@@ -188,6 +190,11 @@ class Stack:
             return 0
         finally:
             self.stop()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """`kill` stops the stack like Ctrl-C does, children included."""
+    raise KeyboardInterrupt
 
 
 def _answers(url: str) -> bool:
@@ -206,11 +213,12 @@ def run_stack() -> int:
         )
         return 2
     stack = Stack(config)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     stack.start()
     try:
         stack.wait_until_ready()
-    except (RuntimeError, TimeoutError) as error:
-        print(f"Could not start: {error}")
+    except (RuntimeError, TimeoutError, KeyboardInterrupt) as error:
+        print(f"Could not start: {error}" if str(error) else "Stopped while starting.")
         stack.stop()
         return 1
     print(
