@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker, ValidationAction
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -14,8 +20,9 @@ from actions.i18n import SUPPORTED_LANGUAGES, language_of
 from actions.language import detect_language
 from actions.responses import response_variant
 
-# Carried into a new session so the customer never has to repeat them.
-CARRIED_OVER_SLOTS = ("language", "contact_email", "contact_phone")
+# Carried into a new session so the customer never has to repeat them (and the
+# ticket, so the rating asked when an agent resolves it goes to the right one).
+CARRIED_OVER_SLOTS = ("language", "contact_email", "contact_phone", "ticket_number")
 
 
 def page_language(metadata: dict[str, Any] | None) -> str | None:
@@ -33,13 +40,20 @@ def page_language(metadata: dict[str, Any] | None) -> str | None:
 
 
 def is_first_message_of_session(tracker: Tracker) -> bool:
-    """True while the bot has said nothing since the session started."""
+    """True for the customer's first message of a session the bot hasn't spoken in.
+
+    False when no message came since the session started: then the slots are
+    being extracted for an action started from outside (Rasa's `/execute`).
+    """
+    said_something = False
     for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            said_something = True
         if event.get("event") == "session_started":
-            return True
+            return said_something
         if event.get("event") == "bot":
             return False
-    return True
+    return said_something
 
 
 class ActionSessionStart(Action):
@@ -58,10 +72,15 @@ class ActionSessionStart(Action):
         ]
         metadata = tracker.get_slot("session_started_metadata")
         language = page_language(metadata) or language_of(tracker.get_slot("language"))
+        # A session that expires while a person has the conversation stays with the
+        # person: a new session would otherwise unpause the bot (SessionStarted
+        # resets the pause) and it would answer messages meant for the agent.
+        still_with_a_person = [ConversationPaused()] if tracker.is_paused() else []
         return [
             SessionStarted(),
             *carried,
             SlotSet("language", language),
+            *still_with_a_person,
             ActionExecuted("action_listen"),
         ]
 
@@ -76,6 +95,10 @@ class ActionValidateSlotMappings(ValidationAction):
     def name(self) -> str:
         return "action_validate_slot_mappings"
 
+    def domain_slots(self, domain: DomainDict) -> list[str]:
+        """Only the language is ours to set here; the forms validate the rest."""
+        return ["language"]
+
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -83,7 +106,7 @@ class ActionValidateSlotMappings(ValidationAction):
         text = latest_text(tracker)
         # A button's payload ("/request_human") is ours, not the customer's language.
         detected = (None if text.startswith("/") else detect_language(text)) or current
-        if is_first_message_of_session(tracker):
+        if is_first_message_of_session(tracker) and not tracker.is_paused():
             # Rasa renders with the slots as they were, so pick the variant here.
             greeting = response_variant(domain, "utter_greet", detected)
             dispatcher.utter_message(text=greeting["text"], buttons=greeting.get("buttons", []))
