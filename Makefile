@@ -37,6 +37,7 @@ seed: env ## reset the demo invoices (due dates relative to today)
 
 run: env model ## install, train if needed and start everything (Ctrl-C stops it)
 	@$(PY) -m actions.billing seed --if-empty
+	@$(PY) -m bot users ensure-demo
 	@$(PY) -m bot run
 
 test: env model ## install and run every test

@@ -75,6 +75,16 @@ def contact_method_in(text: str) -> str | None:
     return None
 
 
+def rounded_wait(minutes: float) -> int:
+    """An estimate as precise as it honestly is: whole minutes up to 10, then fives,
+    then quarter hours; never under 2 ("about 2 minutes" for "any moment now")."""
+    if minutes <= 10:
+        return max(2, round(minutes))
+    if minutes <= 60:
+        return int(5 * round(minutes / 5))
+    return int(15 * round(minutes / 15))
+
+
 def reason_from_conversation(tracker: Tracker) -> str:
     """Why the customer asked for a person, judged from what they said last."""
     recent = list(islice(user_intents_newest_first(tracker), RECENT_TURNS))
@@ -100,19 +110,35 @@ def topic_of(tracker: Tracker) -> str:
     return "request_human"
 
 
+def button_titles(bot_event: dict[str, Any]) -> dict[str, str]:
+    """Payload -> title of the buttons a bot message offered."""
+    buttons = (bot_event.get("data") or {}).get("buttons") or []
+    return {button.get("payload"): button.get("title") for button in buttons}
+
+
 def transcript_of(tracker: Tracker) -> list[dict[str, str]]:
-    """Everything said so far, so the customer never has to repeat it."""
+    """Everything said so far, so the customer never has to repeat it.
+
+    A button click is written as the button's title, as the customer saw it,
+    not as its payload (`/inform{...}`).
+    """
     lines = []
+    offered: dict[str, str] = {}
     for event in tracker.events:
         kind = event.get("event")
-        if kind == "user" and event.get("text") == WIDGET_OPENED:
+        text = event.get("text")
+        if kind == "user" and text == WIDGET_OPENED:
             continue  # the widget opening the conversation, not something said
-        if kind in ("user", "bot") and event.get("text"):
+        if kind == "bot":
+            offered = button_titles(event) or offered
+        if kind in ("user", "bot") and text:
+            if kind == "user":
+                text = offered.get(text, text)
             sent_at = datetime.fromtimestamp(event.get("timestamp") or 0, tz=timezone.utc)
             lines.append(
                 {
                     "sender": "customer" if kind == "user" else "bot",
-                    "text": event["text"],
+                    "text": text,
                     "sent_at": sent_at.isoformat(),
                 }
             )
@@ -288,7 +314,10 @@ class ActionCreateTicket(Action):
             dispatcher.utter_message(
                 response="utter_ticket_saved_offline", request_id=unavailable.request_id[:8].upper()
             )
-            return events + [ConversationPaused()]
+            # The banner without a number: the widget channel still forwards what
+            # the customer writes, to this conversation's ticket once it exists.
+            dispatcher.utter_message(json_message={"handoff": {"state": "waiting"}})
+            return events + [SlotSet("ticket_number", None), ConversationPaused()]
         except HelpdeskRejected:
             logger.exception("helpdesk refused ticket for %s", tracker.sender_id)
             dispatcher.utter_message(
@@ -305,16 +334,29 @@ class ActionCreateTicket(Action):
             contact_email=tracker.get_slot("contact_email") or "",
             contact_phone=tracker.get_slot("contact_phone") or "",
         )
+        if created.agents_online:
+            # Only with someone at work: a queue nobody serves now says nothing
+            # honest about the wait (the due time above is the promise then).
+            if created.expected_wait_minutes is not None:
+                dispatcher.utter_message(
+                    response="utter_ticket_expected_wait",
+                    minutes=rounded_wait(created.expected_wait_minutes),
+                )
+            if created.queue_position:
+                dispatcher.utter_message(
+                    response="utter_ticket_queue_position", queue_position=created.queue_position
+                )
         # For the widget's banner (channels that don't know it ignore it).
-        dispatcher.utter_message(
-            json_message={
-                "handoff": {
-                    "state": "waiting",
-                    "ticket_number": created.number,
-                    "due_at": created.due_at.isoformat(),
-                    "due_text": due_text,
-                    "queue_position": created.queue_position,
-                }
-            }
-        )
+        banner: dict[str, Any] = {
+            "state": "waiting",
+            "ticket_number": created.number,
+            "due_at": created.due_at.isoformat(),
+            "due_text": due_text,
+            "queue_position": created.queue_position,
+        }
+        if created.expected_wait_minutes is not None:
+            banner["expected_wait_minutes"] = rounded_wait(created.expected_wait_minutes)
+        if created.agents_online is not None:
+            banner["agents_online"] = created.agents_online
+        dispatcher.utter_message(json_message={"handoff": banner})
         return events + [SlotSet("ticket_number", created.number), ConversationPaused()]

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -23,6 +24,8 @@ from actions.outbox import Outbox
 logger = logging.getLogger(__name__)
 
 PATHS = {"ticket": "/api/tickets", "feedback": "/api/feedback"}
+# Outbox kinds that change an existing ticket: PATCH /api/tickets/<number>.
+TICKET_CHANGES = frozenset({"rating"})
 
 # The helpdesk refuses longer texts and bodies over 1 MB; a ticket must never be
 # refused for a long conversation, so the client trims the transcript to fit.
@@ -62,6 +65,9 @@ class TicketCreated:
     due_at: datetime
     queue_position: int | None
     status: str
+    # Optional: a helpdesk that knows its staffing adds these; None when it doesn't.
+    expected_wait_minutes: float | None = None
+    agents_online: int | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> TicketCreated:
@@ -70,6 +76,8 @@ class TicketCreated:
             due_at=_parse_time(body["due_at"]),
             queue_position=body.get("queue_position"),
             status=body["status"],
+            expected_wait_minutes=_optional_number(body.get("expected_wait_minutes"), float),
+            agents_online=_optional_number(body.get("agents_online"), int),
         )
 
 
@@ -121,6 +129,42 @@ class HelpdeskClient:
                 return False
         return True
 
+    async def rate_ticket(self, number: str, rating: int) -> bool:
+        """Record the customer's 1-5 rating on ticket `number`.
+
+        False if the helpdesk is down: the rating waits in the outbox and the relay
+        delivers it later (a PATCH, so delivering it twice does no harm).
+        Raises HelpdeskRejected if the helpdesk refuses it (no such ticket, bad value).
+        """
+        request_id = uuid.uuid4().hex
+        payload = {"ticket_number": number, "rating": rating}
+        self.outbox.put("rating", request_id, payload)
+        async with self._session() as session:
+            try:
+                await self._deliver(session, "rating", request_id, payload)
+            except HelpdeskUnavailable:
+                return False
+        return True
+
+    async def latest_ticket_number(self, conversation_id: str) -> str | None:
+        """The number of the conversation's newest ticket (e.g. one the outbox filed
+        later), or None; HelpdeskUnavailable if the helpdesk can't be asked."""
+        async with self._session() as session:
+            try:
+                async with session.get(
+                    self.base_url + PATHS["ticket"],
+                    params={"conversation_id": conversation_id, "limit": "100"},
+                ) as response:
+                    if response.status != 200:
+                        raise HelpdeskUnavailable(None, f"HTTP {response.status}")
+                    body = await response.json()
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                raise HelpdeskUnavailable(None, _describe(error)) from error
+        found = [t for t in body.get("tickets") or [] if isinstance(t, dict) and t.get("number")]
+        if not found:
+            return None
+        return str(max(found, key=lambda ticket: str(ticket.get("created_at") or ""))["number"])
+
     async def service_hours(self) -> dict[str, Any]:
         """`{timezone, open_now, next_opening, display: {fi, en}}`; HelpdeskUnavailable if down."""
         async with self._session() as session:
@@ -161,9 +205,10 @@ class HelpdeskClient:
     async def _deliver(
         self, session: aiohttp.ClientSession, kind: str, request_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
-        """POST one outbox item and record the outcome in the outbox."""
+        """Send one outbox item and record the outcome in the outbox."""
+        method, path, body_out = _request_for(kind, payload)
         try:
-            async with session.post(self.base_url + PATHS[kind], json=payload) as response:
+            async with session.request(method, self.base_url + path, json=body_out) as response:
                 status = response.status
                 if status < 300:
                     body = await response.json()
@@ -189,6 +234,21 @@ class HelpdeskClient:
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
+
+
+def _request_for(kind: str, payload: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, body) of an outbox item."""
+    if kind in TICKET_CHANGES:
+        changes = {key: value for key, value in payload.items() if key != "ticket_number"}
+        return "PATCH", f"/api/tickets/{quote(str(payload['ticket_number']), safe='')}", changes
+    return "POST", PATHS[kind], payload
+
+
+def _optional_number(value: Any, kind: type) -> Any:
+    """A number from the helpdesk's JSON, or None if missing or not a number."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value)
 
 
 def fit_for_helpdesk(ticket: dict[str, Any]) -> dict[str, Any]:

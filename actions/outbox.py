@@ -1,6 +1,6 @@
 """A durable outbox for helpdesk requests: nothing is lost while the helpdesk is down.
 
-Every ticket and feedback is written here (a local SQLite file) before it is
+Every ticket, feedback and rating is written here (a local SQLite file) before it is
 sent, and marked delivered only after the helpdesk confirmed it. Delivery is
 at least once; the helpdesk's request_id idempotency makes a repeat harmless.
 

@@ -1,4 +1,4 @@
-"""Command line of the bot service: `python -m bot serve|migrate|run|train|init-env`.
+"""Command line of the bot service: `python -m bot serve|migrate|users|run|train|init-env`.
 
 The only place that reads `.env`. To add a subcommand: write `cmd_<name>(args,
 settings)` and add its parser in `build_parser`.
@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from dotenv import load_dotenv
 
+from bot.accounts.cli import add_users_parser
 from bot.app import create_app
 from bot.config import ConfigError, Settings
 from bot.migrations import upgrade
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help=cmd_migrate.__doc__)
     migrate.set_defaults(handler=cmd_migrate)
+
+    # `users add|list|unlock|reset-password|remove|ensure-demo` (bot/accounts/cli.py)
+    add_users_parser(commands)
 
     # Developer commands: they don't need the service's settings.
     run = commands.add_parser("run", help=cmd_run.__doc__)

@@ -6,13 +6,17 @@ import uuid
 
 from sanic import Sanic
 
+from bot.accounts.pages import accounts_blueprint
 from bot.config import Settings
+from bot.console import console_blueprint
+from bot.console.rasa import RasaClient
 from bot.db import create_engine
 from bot.errors import register_error_handlers
 from bot.health import health_blueprint
 from bot.tickets.api import tickets_blueprint
 from bot.tickets.feedback import feedback_blueprint
 from bot.tickets.hours_api import hours_blueprint
+from bot.tickets.live import LiveHub
 from bot.widget import widget_blueprint
 
 MAX_BODY_BYTES = 1_000_000
@@ -28,6 +32,10 @@ def create_app(settings: Settings) -> Sanic:
     app = Sanic(f"bot_{uuid.uuid4().hex[:12]}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.ctx.settings = settings
+    # Ticket changes for the console's live views, and who of the agents is online.
+    app.ctx.live = LiveHub()
+    # The console's calls to Rasa (widget push, resume, rating question).
+    app.ctx.rasa = RasaClient(settings)
     register_error_handlers(app)
     for blueprint in (
         health_blueprint(),
@@ -35,6 +43,8 @@ def create_app(settings: Settings) -> Sanic:
         feedback_blueprint(),
         hours_blueprint(),
         widget_blueprint(),
+        accounts_blueprint(),
+        console_blueprint(),
     ):
         app.blueprint(blueprint)
 
@@ -42,8 +52,13 @@ def create_app(settings: Settings) -> Sanic:
     async def open_database(app: Sanic, _loop) -> None:
         app.ctx.engine = create_engine(settings.helpdesk_db_url)
 
+    @app.before_server_stop
+    async def end_live_streams(app: Sanic, _loop) -> None:
+        app.ctx.live.close()  # open console pages' event streams finish now
+
     @app.after_server_stop
     async def close_database(app: Sanic, _loop) -> None:
+        await app.ctx.rasa.close()
         app.ctx.engine.dispose()
 
     return app

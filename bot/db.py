@@ -62,6 +62,8 @@ tickets = sa.Table(
     sa.Column("due_at", UTCDateTime, nullable=False, index=True),
     sa.Column("resolved_at", UTCDateTime),
     sa.Column("rating", sa.Integer),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("assignee_name", sa.String(100)),
 )
 
 ticket_messages = sa.Table(
@@ -72,6 +74,8 @@ ticket_messages = sa.Table(
     sa.Column("sender", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("author", sa.String(100)),
+    sa.Column("delivery", sa.String(16)),
 )
 
 ticket_notes = sa.Table(

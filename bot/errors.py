@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 
 logger = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api/", "/health")
+API_PREFIXES = ("/api/", "/health", "/console/api/")
 
 
 def register_error_handlers(app: Sanic) -> None:

@@ -1,9 +1,10 @@
 """Start the whole assistant with one command and stop all of it on Ctrl-C.
 
 Four processes: the Rasa server (NLU + dialogue, REST channel, HTTP API behind a
-token), the action server, the bot service (helpdesk) and the outbox relay that
-re-delivers tickets filed while the helpdesk was down. The end-to-end tests
-start the same `Stack` with their own environment.
+token), the action server, the bot service (helpdesk, agent console) and the
+outbox relay that re-delivers tickets filed while the helpdesk was down; a fifth,
+the demo mail server, when SMTP_HOST is local (`bot.mail.is_demo_smtp`). The
+end-to-end tests start the same `Stack` with their own environment.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.mail import is_demo_smtp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -57,6 +60,11 @@ class StackConfig:
         env.setdefault("WIDGET_SESSION_SECRET", secrets.token_urlsafe(32))
         # The demo page hands this to the chat widget (bot/config.py reads it too).
         env.setdefault("RASA_PUBLIC_URL", f"http://localhost:{rasa_port}")
+        # The agent console reaches Rasa's HTTP API here (widget push, resume) with
+        # RASA_TOKEN; both are in this environment, which every process gets.
+        env.setdefault("RASA_URL", f"http://127.0.0.1:{rasa_port}")
+        env.setdefault("SMTP_HOST", "localhost")
+        env.setdefault("SMTP_PORT", "8025")
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
         )
@@ -104,8 +112,8 @@ class StackConfig:
                 "--port",
                 str(self.rasa_port),
                 "--enable-api",
-                "--auth-token",
-                self.rasa_token,
+                # One argument: a generated token may start with "-".
+                f"--auth-token={self.rasa_token}",
                 "--cors",
                 self.cors_origins,
                 "--endpoints",
@@ -114,7 +122,17 @@ class StackConfig:
                 "credentials.yml",
             ],
             "outbox": [python, "-m", "actions.outbox"],
+            **({"mail": [python, "-m", "bot.mail_server"]} if self.demo_mail else {}),
         }
+
+    @property
+    def demo_mail(self) -> bool:
+        """Start the demo SMTP server (python -m bot.mail_server) with the rest."""
+        try:
+            port = int(self.env.get("SMTP_PORT", "8025"))
+        except ValueError:
+            return False
+        return is_demo_smtp(self.env.get("SMTP_HOST", "localhost"), port)
 
     def health_urls(self) -> dict[str, str]:
         return {
@@ -229,9 +247,17 @@ def run_stack() -> int:
         ' {"sender": "me", "message": "Voinko siirtää laskun 1001 eräpäivää?"}\n'
         f"  Chat widget:      socket.io at {config.rasa_url}/socket.io"
         f" (pages: {config.env['WIDGET_ALLOWED_ORIGINS']})\n"
+        f"  Agent console:    http://localhost:{config.bot_port}/console"
+        " (python -m bot users add ... makes an account)\n"
         f"  Helpdesk API:     {config.bot_url}/api/tickets"
         " (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
-        f"  Health:           {config.bot_url}/health\n"
+        + (
+            f"  Demo mail:        {config.env.get('DEMO_MAIL_DIR') or 'var/mail'}/*.eml"
+            f" (SMTP on localhost:{config.env['SMTP_PORT']})\n"
+            if config.demo_mail
+            else ""
+        )
+        + f"  Health:           {config.bot_url}/health\n"
         "Press Ctrl-C to stop.\n"
     )
     return stack.watch()

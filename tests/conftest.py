@@ -295,6 +295,9 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
         "BILLING_DB_URL": billing_url,
         "LOCK_STORE_TYPE": "in_memory",
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": str(free_port()),
+        "DEMO_MAIL_DIR": str(workdir / "mail"),
     }
     for derived in (
         "ACTION_SERVER_URL",
@@ -302,6 +305,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "RASA_CORS_ORIGINS",
         "WIDGET_ALLOWED_ORIGINS",
         "RASA_PUBLIC_URL",
+        "RASA_URL",
     ):
         env.pop(derived, None)
     config = StackConfig.from_env(env)

@@ -20,7 +20,14 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.handoff import ActionCreateTicket, ActionStartHandoff, ValidateHandoffForm
+from actions.handoff import (
+    ActionCreateTicket,
+    ActionStartHandoff,
+    ValidateHandoffForm,
+    rounded_wait,
+    transcript_of,
+)
+from actions.helpdesk import TicketCreated
 from actions.outbox import Outbox
 from tests.action_helpers import (
     TIMEZONE,
@@ -619,11 +626,14 @@ async def test_ticket_waits_in_the_outbox_while_the_helpdesk_is_down(
     events = await ActionCreateTicket().run(dispatcher, tracker, domain)
 
     # Told honestly, with a reference, and the bot steps aside all the same.
-    assert responses(dispatcher) == ["utter_ticket_saved_offline"]
+    assert responses(dispatcher) == ["utter_ticket_saved_offline", None]
     request_reference = dispatcher.messages[0]["request_id"]
     assert re.fullmatch(r"[0-9A-F]{8}", request_reference)
+    # The banner has no number yet; the widget channel still sends what the customer
+    # writes to this conversation's ticket once the relay has filed it.
+    assert dispatcher.messages[1]["custom"] == {"handoff": {"state": "waiting"}}
     assert ConversationPaused() in events
-    assert "ticket_number" not in slot_sets(events)
+    assert slot_sets(events)["ticket_number"] is None  # not an earlier ticket's number
     [waiting] = Outbox(os.environ["HELPDESK_OUTBOX_PATH"]).pending()
     assert waiting.kind == "ticket"
     assert waiting.request_id[:8].upper() == request_reference
@@ -647,3 +657,128 @@ async def test_ticket_waits_in_the_outbox_while_the_helpdesk_is_down(
     await ActionCreateTicket().run(retry, tracker, domain)
     assert retry.messages[0]["ticket_number"] == ticket["number"]
     assert len(tickets_of(server, "ticket-offline")) == 1
+
+
+# --- queue position and expected wait (spec "Handoff" step 4) ------------------------------
+
+
+class StaffedHelpdesk:
+    """A helpdesk that knows its staffing (the fields are optional in the API)."""
+
+    def __init__(self, agents_online: int | None, expected_wait: float | None) -> None:
+        self.agents_online = agents_online
+        self.expected_wait = expected_wait
+
+    async def create_ticket(self, ticket: dict[str, Any]) -> TicketCreated:
+        return TicketCreated(
+            number="T-00042",
+            due_at=datetime(2030, 1, 2, 10, 0, tzinfo=ZoneInfo(TIMEZONE)),
+            queue_position=3,
+            status="open",
+            expected_wait_minutes=self.expected_wait,
+            agents_online=self.agents_online,
+        )
+
+
+def chat_ticket_tracker(language: str) -> Tracker:
+    return Tracker(
+        sender_id=f"ticket-queue-{language}",
+        slots=slots(language=language, handoff_reason="customer_request", contact_method="chat"),
+        latest_message=parse_data("tässä chatissa", "inform"),
+        events=[*asked_for_contact(), action("action_listen"), user("tässä chatissa", "inform")],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=FORM,
+    )
+
+
+async def test_with_agents_online_the_queue_and_an_honest_wait_are_told(
+    domain: dict, action_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "helpdesk", lambda: StaffedHelpdesk(2, 7.4))
+    dispatcher = CollectingDispatcher()
+
+    await ActionCreateTicket().run(dispatcher, chat_ticket_tracker("fi"), domain)
+
+    assert responses(dispatcher) == [
+        "utter_ticket_created_chat",
+        "utter_ticket_expected_wait",
+        "utter_ticket_queue_position",
+        None,
+    ]
+    assert dispatcher.messages[1]["minutes"] == 7
+    assert dispatcher.messages[2]["queue_position"] == 3
+    banner = dispatcher.messages[3]["custom"]["handoff"]
+    assert banner["queue_position"] == 3
+    assert banner["expected_wait_minutes"] == 7
+    assert banner["agents_online"] == 2
+
+
+@pytest.mark.parametrize(("agents_online", "expected_wait"), [(0, 45.0), (None, None)])
+async def test_without_agents_online_only_the_due_time_is_promised(
+    domain: dict,
+    action_env: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    agents_online: int | None,
+    expected_wait: float | None,
+) -> None:
+    monkeypatch.setattr(services, "helpdesk", lambda: StaffedHelpdesk(agents_online, expected_wait))
+    dispatcher = CollectingDispatcher()
+
+    await ActionCreateTicket().run(dispatcher, chat_ticket_tracker("en"), domain)
+
+    assert responses(dispatcher) == ["utter_ticket_created_chat", None]
+    banner = dispatcher.messages[1]["custom"]["handoff"]
+    assert banner["queue_position"] == 3
+    assert banner.get("agents_online") == agents_online
+    assert ("expected_wait_minutes" in banner) is (expected_wait is not None)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [(0, 2), (1.2, 2), (3.4, 3), (10, 10), (12, 10), (13, 15), (58, 60), (70, 75), (200, 195)],
+)
+def test_wait_estimates_are_as_precise_as_they_honestly_are(minutes: float, said: int) -> None:
+    assert rounded_wait(minutes) == said
+
+
+def test_staffing_fields_are_optional_in_the_helpdesk_answer() -> None:
+    base = {"number": "T-00001", "due_at": "2030-01-02T08:00:00+00:00", "status": "open"}
+    plain = TicketCreated.from_json(base)
+    assert plain.expected_wait_minutes is None and plain.agents_online is None
+    staffed = TicketCreated.from_json({**base, "expected_wait_minutes": 12, "agents_online": 3})
+    assert staffed.expected_wait_minutes == 12.0 and staffed.agents_online == 3
+    odd = TicketCreated.from_json({**base, "expected_wait_minutes": "soon", "agents_online": True})
+    assert odd.expected_wait_minutes is None and odd.agents_online is None
+
+
+def test_the_transcript_shows_a_clicked_button_as_the_customer_saw_it() -> None:
+    question = bot("Miten haluaisit kuulla meistä?")
+    question["data"]["buttons"] = [
+        {"title": "Tässä chatissa", "payload": '/inform{"contact_method": "chat"}'},
+        {"title": "Sähköpostilla", "payload": '/inform{"contact_method": "email"}'},
+    ]
+    tracker = Tracker(
+        sender_id="transcript-buttons",
+        slots=slots(),
+        latest_message={},
+        events=[
+            user("/greet", "greet"),
+            user("Laskussa on väärä summa", "dispute_invoice"),
+            question,
+            user('/inform{"contact_method": "chat"}', "inform"),
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+    lines = transcript_of(tracker)
+
+    assert [(line["sender"], line["text"]) for line in lines] == [
+        ("customer", "Laskussa on väärä summa"),
+        ("bot", "Miten haluaisit kuulla meistä?"),
+        ("customer", "Tässä chatissa"),
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import ActionGreetBack, ActionSessionStart, ActionValidateSlotMappings
@@ -101,7 +101,38 @@ async def test_new_session_keeps_language_and_contact_details(domain: dict) -> N
         "language": "en",
         "contact_email": "aino.virtanen@example.com",
         "contact_phone": "0401234567",
+        # the rating asked when an agent resolves it must reach the right ticket
+        "ticket_number": "T-00001",
     }  # the invoice must be verified again in a new session
+    assert ConversationPaused() not in events
+
+
+async def test_a_session_that_expires_while_a_person_has_it_stays_paused(domain: dict) -> None:
+    """SessionStarted unpauses the bot: without the pause carried over, a customer
+    who waited over an hour would get bot answers to messages meant for the agent."""
+    tracker = Tracker(
+        sender_id="session-paused",
+        slots=slots(language="fi", ticket_number="T-00007"),
+        latest_message=parse_data("Onko asiaan tullut mitään uutta?", "out_of_scope"),
+        events=[
+            action("action_create_ticket"),
+            bot("Kiitos! Tein sinulle palvelupyynnön, numero T-00007."),
+            {"event": "pause", "timestamp": None},
+        ],
+        paused=True,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_create_ticket",
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+
+    assert events[0] == SessionStarted()
+    assert ConversationPaused() in events
+    assert events.index(ConversationPaused()) < events.index(ActionExecuted("action_listen"))
+    assert slot_sets(events)["ticket_number"] == "T-00007"
+    assert dispatcher.messages == []
 
 
 @pytest.mark.parametrize("metadata", [None, {}, {"language": "sv"}])
@@ -360,3 +391,45 @@ async def test_a_first_hi_already_answered_by_the_session_greeting_gets_no_secon
 
     assert events == []
     assert dispatcher.messages == []
+
+
+async def test_no_greeting_while_a_person_has_the_conversation(domain: dict) -> None:
+    """Slots are extracted for messages logged while paused; the first message of a
+    new session then must not get the bot's greeting (the agent is answering)."""
+    said = parse_data("Onko asiaan tullut mitään uutta?", "out_of_scope")
+    tracker = Tracker(
+        sender_id="greet-paused",
+        slots=slots(language="fi"),
+        latest_message=said,
+        events=[*session_start_events(), {"event": "pause", "timestamp": None}, user_event(said)],
+        paused=True,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+
+    await ActionValidateSlotMappings().run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages == []
+
+
+async def test_no_greeting_for_an_action_started_from_outside(domain: dict) -> None:
+    """`/execute` in a fresh session (e.g. the rating form after a long handoff)
+    extracts slots with no customer message yet: nothing to greet."""
+    tracker = Tracker(
+        sender_id="greet-execute",
+        slots=slots(language="fi", ticket_number="T-00001"),
+        latest_message={"intent": {}, "entities": [], "text": None},
+        events=session_start_events(),
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionValidateSlotMappings().run(dispatcher, tracker, domain)
+
+    assert dispatcher.messages == []
+    assert "language" not in slot_sets(events)

@@ -31,7 +31,15 @@ import websockets
 
 from bot.channels.history import RecentMessageIds, SessionMemory, SessionState
 from bot.channels.sessions import SessionSigner
-from bot.channels.widget import WidgetInput, WidgetOutput, page_metadata, parse_origins
+from bot.channels.ticket_messages import TicketForwarder
+from bot.channels.widget import (
+    WidgetInput,
+    WidgetOutput,
+    default_helpdesk_url,
+    page_metadata,
+    parse_origins,
+)
+from tests.conftest import HelpdeskProcesses, HelpdeskServer, free_port
 
 SECRET = "test-secret-that-is-long-enough"
 WAIT = 60.0  # seconds; Rasa and the action server share 2 CPU cores with other tests
@@ -162,6 +170,202 @@ async def test_output_formats(offline_channel: tuple[WidgetInput, FakeServer]) -
         ("bot_uttered", {"custom": {"survey": {"scale": 5}}, "seq": 6}, "s1"),
     ]
     assert channel.sessions.get("s1").handoff == {"state": "waiting", "ticket_number": "T-1"}
+
+
+# --- unit: customer messages to the ticket while a person has the conversation ---------------
+
+
+def test_the_ticket_number_outlives_an_agent_joining() -> None:
+    state = SessionState()
+    state.record("handoff", {"state": "waiting", "ticket_number": "T-00007"})
+    state.record("handoff", {"state": "agent", "agent_name": "Aino"})
+    assert state.ticket_number == "T-00007"
+    state.record("handoff", {"state": "resolved"})
+    assert state.ticket_number == "T-00007"
+    # A new handoff filed through the outbox has no number yet: not the old one.
+    state.record("handoff", {"state": "waiting"})
+    assert state.ticket_number is None
+
+
+def test_helpdesk_url_defaults_to_the_bot_service_port() -> None:
+    assert default_helpdesk_url({"HELPDESK_URL": "https://help.example.fi/"}) == (
+        "https://help.example.fi/"
+    )
+    assert default_helpdesk_url({"BOT_PORT": "8123"}) == "http://127.0.0.1:8123"
+    assert default_helpdesk_url({}) == "http://127.0.0.1:8000"
+
+
+class FakeSocketServer(FakeServer):
+    """Also keeps socket sessions and rooms, enough for `_user_uttered`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved: dict[str, dict[str, Any]] = {}
+
+    async def emit(self, event: str, data: dict[str, Any], room: str | None = None, **kw: Any):
+        self.emitted.append((event, data, room or kw.get("to")))
+
+    async def get_session(self, sid: str) -> dict[str, Any]:
+        return self.saved[sid]
+
+    async def save_session(self, sid: str, session: dict[str, Any]) -> None:
+        self.saved[sid] = session
+
+    async def enter_room(self, sid: str, room: str) -> None:
+        pass
+
+    async def leave_room(self, sid: str, room: str) -> None:
+        pass
+
+
+def tickets_api(server: HelpdeskServer, method: str, path: str, **kwargs: Any) -> Any:
+    reply = requests.request(
+        method,
+        server.base_url + path,
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+        **kwargs,
+    )
+    reply.raise_for_status()
+    return reply.json()
+
+
+def new_ticket(server: HelpdeskServer, conversation_id: str) -> dict[str, Any]:
+    return tickets_api(
+        server,
+        "POST",
+        "/api/tickets",
+        json={
+            "request_id": uuid.uuid4().hex,
+            "conversation_id": conversation_id,
+            "reason": "customer_request",
+            "topic": "request_human",
+            "language": "fi",
+            "contact_method": "chat",
+            "transcript": [{"sender": "customer", "text": "Haluan puhua ihmisen kanssa"}],
+        },
+    )
+
+
+def customer_lines(server: HelpdeskServer, number: str) -> list[str]:
+    ticket = tickets_api(server, "GET", f"/api/tickets/{number}")
+    return [line["text"] for line in ticket["transcript"] if line["sender"] == "customer"]
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
+    helpdesk_server: HelpdeskServer,
+) -> None:
+    session_id, token = SessionSigner(SECRET).new_session()
+    number = new_ticket(helpdesk_server, session_id)["number"]
+    forwarder = TicketForwarder(helpdesk_server.base_url, helpdesk_server.token, backoff=(0.1,))
+    channel = WidgetInput(SECRET, "http://localhost:8000", push_token="push", forwarder=forwarder)
+    server = FakeSocketServer()
+    channel.sio = server  # type: ignore[assignment]
+    to_rasa: list[Any] = []
+
+    async def on_new_message(message: Any) -> None:
+        to_rasa.append(message)
+
+    channel._on_new_message = on_new_message
+
+    # With the bot: a plain receipt, and typing while it answers.
+    await channel._user_uttered("sid1", {"message": "Hei", "message_id": "m0", "session_id": token})
+    await wait_for(lambda: len(to_rasa) == 1)
+    await channel.deliver(session_id, "handoff", {"state": "waiting", "ticket_number": number})
+    await channel.deliver(session_id, "handoff", {"state": "agent", "agent_name": "Aino"})
+    server.emitted.clear()
+
+    for index, text in enumerate(("Lasku 1002 on kahteen kertaan", "Maksoin sen jo 3.5.")):
+        await channel._user_uttered(
+            "sid1", {"message": text, "message_id": f"m{index + 1}", "session_id": token}
+        )
+    await wait_for(lambda: len(to_rasa) == 3)
+    assert await forwarder.wait_until_sent(timeout=20)
+
+    receipts = [data for event, data, _ in server.emitted if event == "receipt"]
+    assert receipts == [
+        {"message_id": "m1", "status": "added_to_ticket", "ticket_number": number},
+        {"message_id": "m2", "status": "added_to_ticket", "ticket_number": number},
+    ]
+    # Rasa still gets every message (paused, it only logs them); nobody is typing.
+    assert [message.text for message in to_rasa[1:]] == [
+        "Lasku 1002 on kahteen kertaan",
+        "Maksoin sen jo 3.5.",
+    ]
+    assert not [event for event, _, _ in server.emitted if event == "typing"]
+    assert customer_lines(helpdesk_server, number) == [
+        "Haluan puhua ihmisen kanssa",
+        "Lasku 1002 on kahteen kertaan",
+        "Maksoin sen jo 3.5.",
+    ]
+
+    # Resolved: back to plain receipts, nothing more to the ticket.
+    await channel.deliver(session_id, "handoff", {"state": "resolved"})
+    server.emitted.clear()
+    await channel._user_uttered("sid1", {"message": "5", "message_id": "m9", "session_id": token})
+    await wait_for(lambda: len(to_rasa) == 4)
+    assert [data for event, data, _ in server.emitted if event == "receipt"] == [
+        {"message_id": "m9", "status": "received"}
+    ]
+    assert forwarder.pending() == [] and len(customer_lines(helpdesk_server, number)) == 3
+    await forwarder.close()
+
+
+async def test_helpdesk_down_then_up_each_message_arrives_once(tmp_path: Any) -> None:
+    port, token = free_port(), "forwarding-token"
+    db_url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    (tmp_path / "before").mkdir()
+    before = HelpdeskProcesses(tmp_path / "before")
+    number = new_ticket(before.start(port=port, db_url=db_url, token=token), "s-down")["number"]
+    before.stop_all()  # the helpdesk goes down
+
+    forwarder = TicketForwarder(f"http://127.0.0.1:{port}", token, backoff=(0.2, 0.4))
+    forwarder.submit("s-down", "Ensimmäinen viesti", "m1", number)
+    forwarder.submit("s-down", "Toinen viesti", "m2", number)
+    await wait_for(lambda: forwarder.pending("s-down")[0].attempts >= 2)
+    waiting = forwarder.pending("s-down")
+    assert [message.text for message in waiting] == ["Ensimmäinen viesti", "Toinen viesti"]
+    assert "ClientConnectorError" in waiting[0].last_error
+
+    (tmp_path / "after").mkdir()
+    after = HelpdeskProcesses(tmp_path / "after")
+    try:
+        server = after.start(port=port, db_url=db_url, token=token)
+        assert await forwarder.wait_until_sent(timeout=30)
+        await asyncio.sleep(1.0)  # a duplicate would have arrived by now
+        assert customer_lines(server, number) == [
+            "Haluan puhua ihmisen kanssa",
+            "Ensimmäinen viesti",
+            "Toinen viesti",
+        ]
+        assert forwarder.delivered == 2
+    finally:
+        await forwarder.close()
+        after.stop_all()
+
+
+async def test_without_a_number_messages_wait_for_the_conversations_ticket(
+    helpdesk_server: HelpdeskServer,
+) -> None:
+    """A ticket filed through the actions' outbox: the widget has no number yet."""
+    forwarder = TicketForwarder(helpdesk_server.base_url, helpdesk_server.token, backoff=(0.1,))
+    try:
+        forwarder.submit("s-later", "Onko tämä mennyt perille?", "m1", None)
+        await wait_for(lambda: forwarder.pending("s-later")[0].attempts >= 1)
+        assert "no open ticket" in forwarder.pending("s-later")[0].last_error
+
+        number = new_ticket(helpdesk_server, "s-later")["number"]  # the relay filed it
+        assert await forwarder.wait_until_sent(timeout=20)
+        assert customer_lines(helpdesk_server, number).count("Onko tämä mennyt perille?") == 1
+    finally:
+        await forwarder.close()
 
 
 # --- a socket.io client for the protocol tests ------------------------------------------
@@ -722,3 +926,180 @@ def test_the_first_customer_message_is_not_greeted_again(
     widget.idle(after=mark)
     answers = [data.get("text") or "" for _, data in widget.since(mark, "bot_uttered")]
     assert answers and not any(text.startswith(GREETING_FI) for text in answers)
+
+
+# --- the handoff, live: messages to the ticket, the agent, the rating -------------------------
+
+
+def helpdesk_get(running_stack: Any, path: str) -> Any:
+    reply = requests.get(
+        f"{running_stack.config.bot_url}{path}",
+        headers={"Authorization": f"Bearer {running_stack.helpdesk_token}"},
+        timeout=30,
+    )
+    reply.raise_for_status()
+    return reply.json()
+
+
+def eventually(check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    """The first truthy result of `check`, polled until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"not within {timeout}s"
+        time.sleep(0.2)
+
+
+def rasa_api(running_stack: Any, path: str, body: Any, **params: str) -> requests.Response:
+    """What the agent console does when an agent resolves a ticket."""
+    config = running_stack.config
+    reply = requests.post(
+        f"{config.rasa_url}/conversations/{path}",
+        params={"token": config.rasa_token, **params},
+        json=body,
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply
+
+
+def resolve_and_ask_for_rating(running_stack: Any, session_id: str) -> None:
+    rasa_api(running_stack, f"{session_id}/tracker/events", [{"event": "resume"}])
+    rasa_api(
+        running_stack, f"{session_id}/execute", {"name": "rating_form"}, output_channel="widget"
+    )
+
+
+def test_handoff_messages_reach_the_ticket_then_the_agent_resolves_and_asks_a_rating(
+    running_stack: Any, widgets: Callable[..., Widget]
+) -> None:
+    widget = widgets()
+    session_id = session_id_of(widget.start()["session_id"])
+    greeted(widget)
+
+    # A person, in this chat (the buttons' payloads, as the widget sends them).
+    mark = widget.mark()
+    widget.say("/request_human")
+    widget.wait_for("bot_uttered", lambda data: bool(data.get("buttons")), after=mark)
+    widget.idle(after=mark)
+    mark = widget.mark()
+    widget.say('/inform{"contact_method": "chat"}')
+    waiting = widget.wait_for("handoff", after=mark)
+    widget.idle(after=mark)
+    number = waiting["ticket_number"]
+    assert waiting["state"] == "waiting" and number.startswith("T-")
+
+    # Paused for the person: what the customer writes goes to the ticket, at once.
+    mark = widget.mark()
+    first = widget.say("Lasku 1002 on veloitettu kahteen kertaan")
+    second = widget.say("Maksoin sen jo toukokuussa")
+    widget.wait_for("receipt", lambda data: data["message_id"] == second, after=mark)
+    assert [data for _, data in widget.since(mark, "receipt")] == [
+        {"message_id": first, "status": "added_to_ticket", "ticket_number": number},
+        {"message_id": second, "status": "added_to_ticket", "ticket_number": number},
+    ]
+
+    def customer_lines() -> list[str]:
+        ticket = helpdesk_get(running_stack, f"/api/tickets/{number}")
+        return [line["text"] for line in ticket["transcript"] if line["sender"] == "customer"]
+
+    eventually(lambda: "Maksoin sen jo toukokuussa" in customer_lines())
+    time.sleep(1.0)
+    lines = customer_lines()
+    assert lines.count("Lasku 1002 on veloitettu kahteen kertaan") == 1
+    assert lines.count("Maksoin sen jo toukokuussa") == 1
+    assert lines.index("Lasku 1002 on veloitettu kahteen kertaan") < lines.index(
+        "Maksoin sen jo toukokuussa"
+    )
+    # Rasa logged them too, and said nothing: no typing, no answer.
+    assert user_texts(running_stack, session_id)[-2:] == [
+        "Lasku 1002 on veloitettu kahteen kertaan",
+        "Maksoin sen jo toukokuussa",
+    ]
+    assert widget.since(mark, "bot_uttered") == [] and widget.since(mark, "typing") == []
+
+    # The agent joins and writes; the customer answers, into the ticket as well.
+    push(
+        running_stack,
+        {
+            "conversation_id": session_id,
+            "event": "handoff",
+            "data": {"state": "agent", "agent_name": "Aino Virtanen"},
+        },
+    )
+    push(
+        running_stack,
+        {
+            "conversation_id": session_id,
+            "event": "bot_uttered",
+            "data": {
+                "text": "Hei, katson asiaa.",
+                "sender": "agent",
+                "agent_name": "Aino Virtanen",
+            },
+        },
+    )
+    mark = widget.mark()
+    thanks = widget.say("Kiitos Aino!")
+    assert widget.wait_for("receipt", after=mark) == {
+        "message_id": thanks,
+        "status": "added_to_ticket",
+        "ticket_number": number,  # kept though the agent's handoff event didn't repeat it
+    }
+    eventually(lambda: "Kiitos Aino!" in customer_lines())
+
+    # Resolved: the console resumes the bot and starts the rating form through Rasa.
+    push(
+        running_stack,
+        {"conversation_id": session_id, "event": "handoff", "data": {"state": "resolved"}},
+    )
+    mark = widget.mark()
+    resolve_and_ask_for_rating(running_stack, session_id)
+    question = widget.wait_for("bot_uttered", lambda data: bool(data.get("buttons")), after=mark)
+    assert question["text"].startswith("Kiitos, että odotit")
+    assert [b["payload"] for b in question["buttons"]] == [
+        f'/inform{{"rating": "{n}"}}' for n in range(1, 6)
+    ]
+
+    # The next message fills it: typed in words, not a button.
+    mark = widget.mark()
+    rating = widget.say("neljä")
+    assert widget.wait_for("receipt", after=mark) == {"message_id": rating, "status": "received"}
+    widget.wait_for("bot_uttered", lambda data: "Voinko auttaa" in data.get("text", ""), after=mark)
+    widget.idle(after=mark)
+    replies = [data["text"] for _, data in widget.since(mark, "bot_uttered")]
+    assert replies[0].startswith("Kiitos arviostasi (4/5)")
+    assert replies[-1] == "Voinko auttaa vielä jossain muussa?"
+    assert eventually(lambda: helpdesk_get(running_stack, f"/api/tickets/{number}")["rating"]) == 4
+    assert "neljä" not in customer_lines()  # resolved: the rating is not a new message
+    tracker = requests.get(
+        f"{running_stack.config.rasa_url}/conversations/{session_id}/tracker",
+        params={"token": running_stack.config.rasa_token},
+        timeout=30,
+    ).json()
+    assert tracker["paused"] is False
+    assert tracker["active_loop"] == {} or tracker["active_loop"].get("name") is None
+
+
+def test_a_customer_who_ignores_the_rating_gets_what_they_asked_for(
+    running_stack: Any, widgets: Callable[..., Widget], fresh_demo_invoices: Any
+) -> None:
+    widget = widgets()
+    session_id = session_id_of(widget.start(metadata={"language": "en"})["session_id"])
+    greeted(widget)
+
+    mark = widget.mark()
+    resolve_and_ask_for_rating(running_stack, session_id)
+    question = widget.wait_for("bot_uttered", lambda data: bool(data.get("buttons")), after=mark)
+    assert question["text"].startswith("Thanks for waiting")
+
+    mark = widget.mark()
+    widget.say("Can I move the due date of invoice 1001?")
+    asked = widget.wait_for("bot_uttered", after=mark)
+    widget.idle(after=mark)
+    assert "reference number" in asked["text"]
+    events = tracker_events(running_stack, session_id)
+    loops = [event["name"] for event in events if event["event"] == "active_loop"]
+    assert loops[-3:] == ["rating_form", None, "due_date_extension_form"]

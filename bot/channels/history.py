@@ -1,7 +1,8 @@
 """What the widget channel remembers per session, in this process.
 
 - `SessionState`: the next `seq`, the last 200 messages sent to the customer (for
-  replay after a reconnect), the page metadata (language) and the handoff state.
+  replay after a reconnect), the page metadata (language), the handoff state and
+  the number of the ticket a person is handling.
 - `SessionMemory`: the states, least recently used dropped beyond a bound.
 - `RecentMessageIds`: client message ids already accepted, so a resend is
   acknowledged again but never processed twice.
@@ -31,8 +32,13 @@ class SessionState:
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY_SIZE))
     metadata: dict[str, Any] = field(default_factory=dict)
     handoff: dict[str, Any] = field(default_factory=lambda: {"state": "bot"})
+    # The ticket a person is handling, kept when a later handoff event (an agent
+    # joining) doesn't repeat it; customer messages go there while handed off.
+    ticket_number: str | None = None
     # Messages being processed now: typing goes off when the last one finishes.
     working: int = 0
+    # Typing is shown (not for messages that only go to a person's ticket).
+    typing: bool = False
     # Held while a message is numbered and emitted, and while missed ones are
     # replayed, so a reconnecting client never sees a newer seq before an older one.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -44,6 +50,13 @@ class SessionState:
         self.history.append((payload["seq"], event, payload))
         if event == "handoff":
             self.handoff = {k: v for k, v in payload.items() if k != "seq"}
+            number = self.handoff.get("ticket_number")
+            if isinstance(number, str) and number.strip():
+                self.ticket_number = number.strip()
+            elif self.handoff.get("state") in ("waiting", "bot"):
+                # A new handoff without a number yet (filed through the outbox),
+                # or back to the bot: an earlier ticket is not this one.
+                self.ticket_number = None
         return payload
 
     def since(self, last_seq: int) -> list[tuple[str, dict[str, Any]]]:

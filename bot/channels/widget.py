@@ -13,6 +13,9 @@ widgets work too, plus what a support chat needs:
   (`bot.channels.history`) and replayed after a reconnect; messages for a
   customer whose socket is gone are kept and delivered when they return;
 - `handoff` events, and `POST /webhooks/widget/push` for the helpdesk;
+- while a person has the conversation (handoff `waiting` or `agent`), every
+  customer message also goes to the ticket (`bot.channels.ticket_messages`,
+  retried while the helpdesk is down) and its receipt says `added_to_ticket`;
 - an Origin allow-list (Rasa's channel passes `cors_allowed_origins=[]`, which
   switches the check off) and an awaited `enter_room` (Rasa's channel forgets
   the `await`, so with python-socketio 5.x replies reach nobody).
@@ -27,6 +30,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -39,6 +43,7 @@ from socketio import AsyncServer
 
 from bot.channels.history import RecentMessageIds, SessionMemory
 from bot.channels.sessions import SessionSigner
+from bot.channels.ticket_messages import TicketForwarder
 
 try:
     from sanic_cors.core import SANIC_CORS_EVALUATED
@@ -55,6 +60,8 @@ MAX_PUSH_BYTES = 64 * 1024
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_LENGTH = 2000
 HANDOFF_STATES = ("bot", "waiting", "agent", "resolved")
+# While a person has the conversation, what the customer writes goes to the ticket.
+TICKET_STATES = ("waiting", "agent")
 PUSH_EVENTS = ("bot_uttered", "handoff")
 # Sent on a new session so the bot greets in the page's language before the
 # customer types. Not `/session_start`: Rasa's built-in rule for that intent
@@ -106,6 +113,13 @@ def page_metadata(data: dict[str, Any]) -> dict[str, Any]:
             elif item is None or isinstance(item, (bool, int, float)):
                 merged[name] = item
     return merged
+
+
+def default_helpdesk_url(environ: dict[str, str] | None = None) -> str:
+    """HELPDESK_URL, or the bot service on BOT_PORT of this machine (as bot/stack.py)."""
+    env = os.environ if environ is None else environ
+    url = (env.get("HELPDESK_URL") or "").strip()
+    return url or f"http://127.0.0.1:{env.get('BOT_PORT') or '8000'}"
 
 
 def text_parts(text: str) -> list[str]:
@@ -242,6 +256,8 @@ class WidgetInput(InputChannel):
             socketio_path=credentials.get("socketio_path") or "/socket.io",
             greet_new_sessions=_as_bool(credentials.get("greet_new_sessions", True)),
             max_message_length=int(credentials.get("max_message_length") or MAX_MESSAGE_LENGTH),
+            helpdesk_url=str(credentials.get("helpdesk_url") or "") or None,
+            helpdesk_token=str(credentials.get("helpdesk_token") or "") or None,
         )
 
     def __init__(
@@ -252,6 +268,9 @@ class WidgetInput(InputChannel):
         socketio_path: str = "/socket.io",
         greet_new_sessions: bool = True,
         max_message_length: int = MAX_MESSAGE_LENGTH,
+        helpdesk_url: str | None = None,
+        helpdesk_token: str | None = None,
+        forwarder: TicketForwarder | None = None,
     ) -> None:
         self.signer = SessionSigner(session_secret)
         self.allowed_origins = parse_origins(allowed_origins)
@@ -263,6 +282,14 @@ class WidgetInput(InputChannel):
         self.max_message_length = max_message_length
         self.sessions = SessionMemory()
         self.message_ids = RecentMessageIds()
+        # Customer messages to the ticket while handed off; the helpdesk API takes
+        # the same token as the push endpoint unless helpdesk_token says otherwise.
+        token = (helpdesk_token or self.push_token).strip()
+        if forwarder is None and token:
+            forwarder = TicketForwarder(helpdesk_url or default_helpdesk_url(), token)
+        elif forwarder is None:
+            logger.warning("widget channel: no helpdesk token, so messages don't reach tickets")
+        self.forwarder = forwarder
         self.sio: AsyncServer | None = None
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
         # Strong references to the running message tasks (asyncio keeps weak ones).
@@ -402,21 +429,41 @@ class WidgetInput(InputChannel):
         if not self.message_ids.first_time(session_id, message_id):
             await self._emit_to(sid, "receipt", {"message_id": message_id, "status": "duplicate"})
             return
+        # While a person has the conversation the message also goes to the ticket
+        # (in the background, kept and retried while the helpdesk is down).
+        to_ticket = self.forwarder is not None and state.handoff.get("state") in TICKET_STATES
+        receipt: dict[str, Any] = {"message_id": message_id, "status": "received"}
+        if to_ticket:
+            receipt["status"] = "added_to_ticket"
+            if state.ticket_number:
+                receipt["ticket_number"] = state.ticket_number
         # The receipt goes out before NLU runs; the bot works in the background.
-        await self._emit_to(sid, "receipt", {"message_id": message_id, "status": "received"})
-        self._spawn(session_id, text, message_id)
+        await self._emit_to(sid, "receipt", receipt)
+        if to_ticket:
+            assert self.forwarder is not None
+            self.forwarder.submit(session_id, text, message_id, state.ticket_number)
+        # Rasa gets it either way; paused for the handoff, it only logs it (and
+        # nobody is typing: the bot won't answer).
+        self._spawn(session_id, text, message_id, show_typing=not to_ticket)
 
-    def _spawn(self, session_id: str, text: str, message_id: str | None) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(session_id, text, message_id))
+    def _spawn(
+        self, session_id: str, text: str, message_id: str | None, show_typing: bool = True
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._handle(session_id, text, message_id, show_typing)
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, session_id: str, text: str, message_id: str | None) -> None:
+    async def _handle(
+        self, session_id: str, text: str, message_id: str | None, show_typing: bool = True
+    ) -> None:
         assert self.sio is not None and self._on_new_message is not None
         state = self.sessions.get(session_id)
         state.working += 1
         try:
-            if state.working == 1:
+            if show_typing and not state.typing:
+                state.typing = True
                 await self.sio.emit("typing", {"on": True}, room=session_id)
             await self._on_new_message(
                 UserMessage(
@@ -432,7 +479,8 @@ class WidgetInput(InputChannel):
             logger.exception("widget: handling a message of session %s failed", session_id)
         finally:
             state.working -= 1
-            if state.working == 0:
+            if state.working == 0 and state.typing:
+                state.typing = False
                 await self.sio.emit("typing", {"on": False}, room=session_id)
 
     # --- HTTP -----------------------------------------------------------------------
@@ -495,7 +543,15 @@ class WidgetInput(InputChannel):
 
         @widget.route("/health", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "socketio_path": self.socketio_path})
+            waiting = len(self.forwarder.pending()) if self.forwarder is not None else 0
+            return response.json(
+                {
+                    "status": "ok",
+                    "socketio_path": self.socketio_path,
+                    # Customer messages not yet in their tickets (helpdesk down?).
+                    "ticket_messages_waiting": waiting,
+                }
+            )
 
         @widget.listener("before_server_stop")
         async def close_sockets(*_: Any) -> None:
@@ -503,6 +559,10 @@ class WidgetInput(InputChannel):
             if sio.eio.sockets:  # engineio fails on an empty set of sockets
                 await sio.eio.disconnect()
             await sio.shutdown()
+            if self.forwarder is not None:
+                # A moment for messages on their way; what is left is logged.
+                await self.forwarder.wait_until_sent(timeout=2.0)
+                await self.forwarder.close()
 
         @widget.route("/push", methods=["POST"])
         async def push(request: Request) -> HTTPResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import bot.accounts.models  # noqa: F401  (registers the account tables on `metadata`)
 from bot.db import create_engine, metadata
 
 config = context.config

@@ -1,11 +1,15 @@
-"""HTTP API of the tickets: the action server creates them, agents work them."""
+"""HTTP API of the tickets: the action server creates them, agents work them.
+
+Every change is published to the console's live views (`bot.tickets.live`), and
+every ticket carries its queue position and wait estimate (`bot.tickets.queue`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
 
-from sanic import Blueprint
+from sanic import Blueprint, Sanic
 from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
@@ -13,6 +17,8 @@ from sanic.response import HTTPResponse, json
 from bot.auth import require_token
 from bot.service_hours import due_time
 from bot.tickets import store, validation
+from bot.tickets.live import LiveHub
+from bot.tickets.queue import QueueSnapshot
 
 
 def tickets_blueprint() -> Blueprint:
@@ -28,46 +34,110 @@ def tickets_blueprint() -> Blueprint:
         ticket, created = store.create_ticket(
             request.app.ctx.engine, new, now, due_time(now, settings)
         )
-        return json(ticket_json(ticket), status=201 if created else 200)
+        if created:
+            publish(request.app, "created", ticket)
+        return json(ticket_json(ticket, snapshot(request.app, now)), status=201 if created else 200)
 
     @blueprint.get("")
     @require_token
     async def listing(request: Request) -> HTTPResponse:
         query = validation.listing(dict(request.args))
         found = store.list_tickets(request.app.ctx.engine, **query)
-        return json({"tickets": [ticket_json(t) for t in found]})
+        queue = snapshot(request.app, _now())
+        return json({"tickets": [ticket_json(t, queue) for t in found]})
 
     @blueprint.get("/<number>")
     @require_token
     async def show(request: Request, number: str) -> HTTPResponse:
-        return json(ticket_json(_found(store.get_ticket(request.app.ctx.engine, number), number)))
+        ticket = _found(store.get_ticket(request.app.ctx.engine, number), number)
+        return json(ticket_json(ticket, snapshot(request.app, _now())))
 
     @blueprint.patch("/<number>")
     @require_token
     async def update(request: Request, number: str) -> HTTPResponse:
         changes = validation.changes(validation.json_object(request))
-        ticket = store.update_ticket(request.app.ctx.engine, number, changes, _now())
-        return json(ticket_json(_found(ticket, number)))
+        now = _now()
+        ticket = _found(store.update_ticket(request.app.ctx.engine, number, changes, now), number)
+        publish(request.app, "updated", ticket)
+        return json(ticket_json(ticket, snapshot(request.app, now)))
 
     @blueprint.post("/<number>/messages")
     @require_token
     async def add_message(request: Request, number: str) -> HTTPResponse:
-        message = validation.message(validation.json_object(request), _now())
-        ticket = store.add_message(request.app.ctx.engine, number, message)
-        return json(ticket_json(_found(ticket, number)), status=201)
+        now = _now()
+        message = validation.message(validation.json_object(request), now)
+        ticket = _found(store.add_message(request.app.ctx.engine, number, message), number)
+        publish(request.app, "message", ticket, message=message_json(message))
+        return json(ticket_json(ticket, snapshot(request.app, now)), status=201)
 
     @blueprint.post("/<number>/notes")
     @require_token
     async def add_note(request: Request, number: str) -> HTTPResponse:
         author, text = validation.note(validation.json_object(request))
-        ticket = store.add_note(request.app.ctx.engine, number, author, text, _now())
-        return json(ticket_json(_found(ticket, number)), status=201)
+        now = _now()
+        ticket = _found(store.add_note(request.app.ctx.engine, number, author, text, now), number)
+        publish(
+            request.app,
+            "note",
+            ticket,
+            note={"author": author, "text": text, "created_at": iso(now)},
+        )
+        return json(ticket_json(ticket, snapshot(request.app, now)), status=201)
 
     return blueprint
 
 
-def ticket_json(ticket: store.Ticket) -> dict[str, Any]:
+def snapshot(app: Sanic, now: datetime) -> QueueSnapshot:
+    """What the wait estimates of one answer share (median handling time, agents online)."""
+    return QueueSnapshot.take(app.ctx.engine, getattr(app.ctx, "live", None), now)
+
+
+def publish(app: Sanic, kind: str, ticket: store.Ticket, **extra: Any) -> None:
+    """Tell the console's live views (`GET /console/events`) what changed."""
+    hub: LiveHub | None = getattr(app.ctx, "live", None)
+    if hub is not None:
+        hub.publish(kind, ticket.number, {"ticket": summary_json(ticket), **extra})
+
+
+def summary_json(ticket: store.Ticket) -> dict[str, Any]:
+    """A ticket's row in the console's queue (no transcript or notes)."""
+    last_customer = next((m for m in reversed(ticket.transcript) if m.sender == "customer"), None)
+    return {
+        "number": ticket.number,
+        "status": ticket.status,
+        "reason": ticket.reason,
+        "topic": ticket.topic,
+        "language": ticket.language,
+        "priority": ticket.priority,
+        "contact_method": ticket.contact_method,
+        "assignee": ticket.assignee,
+        "assignee_name": ticket.assignee_name,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "due_at": iso(ticket.due_at),
+        "resolved_at": iso(ticket.resolved_at),
+        "queue_position": ticket.queue_position,
+        "last_customer_message_at": iso(last_customer.sent_at) if last_customer else None,
+    }
+
+
+def message_json(message: store.Message | store.NewMessage) -> dict[str, Any]:
+    """One transcript line; author and delivery only where they apply (agent replies)."""
+    shown: dict[str, Any] = {
+        "sender": message.sender,
+        "text": message.text,
+        "sent_at": iso(message.sent_at),
+    }
+    if message.author:
+        shown["author"] = message.author
+    if message.delivery:
+        shown["delivery"] = message.delivery
+    return shown
+
+
+def ticket_json(ticket: store.Ticket, queue: QueueSnapshot | None = None) -> dict[str, Any]:
     """The public shape of a ticket (no internal id or request_id)."""
+    queue = queue or QueueSnapshot(median_minutes=None, agents_online=0)
     return {
         "number": ticket.number,
         "status": ticket.status,
@@ -85,11 +155,10 @@ def ticket_json(ticket: store.Ticket) -> dict[str, Any]:
         "due_at": iso(ticket.due_at),
         "resolved_at": iso(ticket.resolved_at),
         "rating": ticket.rating,
-        "queue_position": ticket.queue_position,
-        "transcript": [
-            {"sender": m.sender, "text": m.text, "sent_at": iso(m.sent_at)}
-            for m in ticket.transcript
-        ],
+        "claimed_at": iso(ticket.claimed_at),
+        "assignee_name": ticket.assignee_name,
+        **queue.for_ticket(ticket),
+        "transcript": [message_json(m) for m in ticket.transcript],
         "notes": [
             {"author": n.author, "text": n.text, "created_at": iso(n.created_at)}
             for n in ticket.notes

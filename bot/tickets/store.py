@@ -1,8 +1,9 @@
 """The ticket store: every handed-off conversation, its transcript and notes.
 
-Plain functions over an Engine, each one transaction, so the API (and later the
-agent console) share one set of rules: numbering, idempotent creation, the
-resolved/reopen rules and the queue position.
+Plain functions over an Engine, each one transaction, so the API and the agent
+console share one set of rules: numbering, idempotent creation, claiming, the
+resolved/reopen rules and the queue position (`bot.tickets.queue`). Callers
+publish each change to `bot.tickets.live` for the console's live views.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import ticket_messages, ticket_notes, tickets
+from bot.tickets.queue import ahead_of_row
 
 STATUSES = ("open", "assigned", "waiting_customer", "resolved")
 REASONS = (
@@ -31,6 +33,14 @@ LANGUAGES = ("fi", "en")
 CONTACT_METHODS = ("chat", "email", "phone")
 PRIORITIES = ("normal", "high")
 SENDERS = ("customer", "bot", "agent", "system")
+# How an agent's reply reached the customer (ticket_messages.delivery).
+DELIVERIES = ("chat", "chat_later", "email", "email_failed", "call", "not_sent")
+# The queue of the console: everything not yet resolved.
+ACTIVE_STATUSES = ("open", "assigned", "waiting_customer")
+
+
+class Conflict(Exception):
+    """The change does not fit the ticket's state; the message says why (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class NewMessage:
     sender: str
     text: str
     sent_at: datetime
+    author: str | None = None
+    delivery: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,9 @@ class Message:
     sender: str
     text: str
     sent_at: datetime
+    id: int | None = None
+    author: str | None = None
+    delivery: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,8 @@ class Ticket:
     resolved_at: datetime | None
     rating: int | None
     queue_position: int | None
+    claimed_at: datetime | None = None
+    assignee_name: str | None = None
     transcript: list[Message] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
@@ -142,6 +159,8 @@ def create_ticket(
                             "sender": m.sender,
                             "text": m.text,
                             "sent_at": m.sent_at,
+                            "author": m.author,
+                            "delivery": m.delivery,
                         }
                         for m in new.transcript
                     ],
@@ -208,6 +227,12 @@ def add_message(engine: Engine, number: str, message: NewMessage) -> Ticket | No
     resolved -> open (back in the queue); waiting_customer -> assigned (the agent
     has their answer), or open when nobody is assigned.
     """
+    added = append_message(engine, number, message)
+    return None if added is None else added[0]
+
+
+def append_message(engine: Engine, number: str, message: NewMessage) -> tuple[Ticket, int] | None:
+    """`add_message` that also returns the new message's id (to record its delivery)."""
     with engine.begin() as conn:
         row = conn.execute(
             sa.select(tickets.c.id, tickets.c.status, tickets.c.assignee).where(
@@ -216,17 +241,110 @@ def add_message(engine: Engine, number: str, message: NewMessage) -> Ticket | No
         ).first()
         if row is None:
             return None
-        conn.execute(
+        message_id = conn.execute(
             ticket_messages.insert().values(
-                ticket_id=row.id, sender=message.sender, text=message.text, sent_at=message.sent_at
+                ticket_id=row.id,
+                sender=message.sender,
+                text=message.text,
+                sent_at=message.sent_at,
+                author=message.author,
+                delivery=message.delivery,
             )
-        )
+        ).inserted_primary_key[0]
         values: dict[str, Any] = {"updated_at": message.sent_at}
         if message.sender == "customer" and row.status == "resolved":
             values.update(status="open", resolved_at=None)
         elif message.sender == "customer" and row.status == "waiting_customer":
             values["status"] = "assigned" if row.assignee else "open"
         conn.execute(tickets.update().where(tickets.c.id == row.id).values(**values))
+    ticket = get_ticket(engine, number)
+    assert ticket is not None
+    return ticket, message_id
+
+
+def set_delivery(engine: Engine, message_id: int, delivery: str) -> None:
+    """Record how an agent's reply reached the customer (one of DELIVERIES)."""
+    if delivery not in DELIVERIES:
+        raise ValueError(f"delivery must be one of {DELIVERIES}, not {delivery!r}")
+    with engine.begin() as conn:
+        conn.execute(
+            ticket_messages.update()
+            .where(ticket_messages.c.id == message_id)
+            .values(delivery=delivery)
+        )
+
+
+def claim_ticket(
+    engine: Engine,
+    number: str,
+    username: str,
+    first_name: str,
+    now: datetime,
+    take_over: bool = False,
+) -> Ticket | None:
+    """Make `username` the assignee (status assigned); None if no such ticket.
+
+    Raises Conflict for a resolved ticket (reopen it first) and, unless
+    `take_over`, for one another agent holds: the check and the change are one
+    UPDATE, so two agents clicking at once cannot both win. The first claim is
+    stamped (claimed_at), for the handling times behind the wait estimate.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(tickets.c.id, tickets.c.status, tickets.c.assignee).where(
+                tickets.c.number == number
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.status == "resolved":
+            raise Conflict(f"{number} is resolved; reopen it first")
+        condition = tickets.c.id == row.id
+        if not take_over:
+            condition = sa.and_(
+                condition, sa.or_(tickets.c.assignee.is_(None), tickets.c.assignee == username)
+            )
+        changed = conn.execute(
+            tickets.update()
+            .where(condition)
+            .values(
+                status="assigned",
+                assignee=username,
+                assignee_name=first_name,
+                claimed_at=sa.func.coalesce(tickets.c.claimed_at, now),
+                updated_at=now,
+            )
+        ).rowcount
+        if not changed:
+            holder = conn.execute(
+                sa.select(tickets.c.assignee_name, tickets.c.assignee).where(tickets.c.id == row.id)
+            ).first()
+            raise Conflict(f"{number} is already taken by {holder[0] or holder[1]}")
+    return get_ticket(engine, number)
+
+
+def set_status(
+    engine: Engine, number: str, status: str, now: datetime, allowed_from: Iterable[str]
+) -> Ticket | None:
+    """Move to `status` if the ticket is in one of `allowed_from` (one UPDATE); else Conflict."""
+    values = {
+        "status": status,
+        "updated_at": now,
+        "resolved_at": now if status == "resolved" else None,
+    }
+    with engine.begin() as conn:
+        changed = conn.execute(
+            tickets.update()
+            .where(tickets.c.number == number, tickets.c.status.in_(tuple(allowed_from)))
+            .values(**values)
+        ).rowcount
+        if not changed:
+            current = conn.execute(
+                sa.select(tickets.c.status).where(tickets.c.number == number)
+            ).scalar()
+            if current is None:
+                return None
+            raise Conflict(f"{number} is {current.replace('_', ' ')}; it cannot become {status}")
     return get_ticket(engine, number)
 
 
@@ -255,22 +373,11 @@ def _one(engine: Engine, condition: sa.sql.ColumnElement) -> Ticket | None:
     return found[0] if found else None
 
 
-def _queue_ahead() -> sa.sql.ScalarSelect:
-    """How many open tickets were created before this one (they are served first)."""
-    ahead = tickets.alias("ahead")
-    return (
-        sa.select(sa.func.count())
-        .select_from(ahead)
-        .where(ahead.c.status == "open", ahead.c.id < tickets.c.id)
-        .scalar_subquery()
-    )
-
-
 def _load(
     conn: Connection, condition: sa.sql.ColumnElement, limit: int, offset: int
 ) -> list[Ticket]:
     query = (
-        sa.select(tickets, _queue_ahead().label("ahead"))
+        sa.select(tickets, ahead_of_row().label("ahead"))
         .where(condition)
         .order_by(tickets.c.due_at, tickets.c.id)
         .limit(limit)
@@ -286,7 +393,9 @@ def _load(
         .where(ticket_messages.c.ticket_id.in_(ids))
         .order_by(ticket_messages.c.sent_at, ticket_messages.c.id)
     ):
-        transcripts[m.ticket_id].append(Message(m.sender, m.text, m.sent_at))
+        transcripts[m.ticket_id].append(
+            Message(m.sender, m.text, m.sent_at, id=m.id, author=m.author, delivery=m.delivery)
+        )
     notes: dict[int, list[Note]] = {i: [] for i in ids}
     for n in conn.execute(
         sa.select(ticket_notes)

@@ -73,7 +73,11 @@
       ticket: "Palvelupyyntö {ticket}",
       due: "Vastaus viimeistään {due}",
       queue: "Jonosijasi: {n}",
+      wait: "Arvioitu odotusaika noin {n} min",
       agentJoined: "{name} asiakaspalvelusta liittyi keskusteluun",
+      agent: "Asiakaspalvelija",
+      addedToTicket: "Lisätty palvelupyyntöösi {ticket}",
+      addedToTicketNoNumber: "Lisätty palvelupyyntöösi",
       agentTitle: "Asiakaspalvelija on mukana",
       resolvedTitle: "Asia on merkitty hoidetuksi",
       resolved: "Kiitos, että odotit! Virtuaaliavustaja jatkaa taas, ja ihminen on edelleen yhden napin päässä.",
@@ -121,7 +125,11 @@
       ticket: "Ticket {ticket}",
       due: "Reply by {due}",
       queue: "Your place in the queue: {n}",
+      wait: "Expected wait about {n} min",
       agentJoined: "{name} from customer service joined",
+      agent: "Customer service",
+      addedToTicket: "Added to your ticket {ticket}",
+      addedToTicketNoNumber: "Added to your ticket",
       agentTitle: "Customer service is here",
       resolvedTitle: "Marked as resolved",
       resolved: "Thanks for waiting! The virtual assistant carries on, and a person is still one step away.",
@@ -149,6 +157,9 @@
   var maxLength = parseInt(data.maxLength, 10) > 0 ? parseInt(data.maxLength, 10) : 5000;
   var STORAGE_KEY = "supportchat:v1:" + serverUrl.origin + serverUrl.pathname.replace(/\/+$/, "");
   var RESEND_AFTER_MS = 8000;
+  // Messages to a person's ticket get one "added to your ticket" note per burst:
+  // again only after the other side has written, or after a pause this long.
+  var TICKET_NOTE_GAP_MS = 10 * 60 * 1000;
   var TYPING_TIMEOUT_MS = 30000;
   var MAX_ITEMS = 200;
 
@@ -486,7 +497,7 @@
       node = el("div", { className: "cw-event" }, [el("span", { text: item.text })]);
     } else {
       var mine = item.kind === "user";
-      var who = mine ? T.you : item.name ? item.name + " " + T.agentSuffix : T.assistant;
+      var who = mine ? T.you : item.name ? agentLabel(item.name) : T.assistant;
       var bubble = el("div", { className: "cw-bubble" }, [
         el("span", { className: "cw-sr", text: who + ": " }),
         richText(item.text),
@@ -502,8 +513,16 @@
       }
       var showName =
         !mine && item.name && !(previous && previous.kind === "bot" && previous.name === item.name);
+      // Above an agent's bubble: their first name (and the team, more quietly).
+      var nameLine = showName
+        ? el("div", { className: "cw-name", "aria-hidden": "true" }, [
+            el("span", { className: "cw-name-first", text: item.name }),
+            item.name === T.agent ? null : " ",
+            item.name === T.agent ? null : el("span", { className: "cw-name-team", text: T.agentSuffix }),
+          ])
+        : null;
       node = el("div", { className: "cw-msg " + (mine ? "cw-msg--user" : "cw-msg--bot") }, [
-        showName ? el("div", { className: "cw-name", "aria-hidden": "true", text: who }) : null,
+        nameLine,
         bubble,
         meta,
       ]);
@@ -514,6 +533,16 @@
     nodesById[item.id] = node;
     updateStatus(item);
     return node;
+  }
+
+  // "Aino Virtanen" -> "Aino": agents are introduced by their first name.
+  function firstName(name) {
+    var first = String(name || "").trim().split(/\s+/)[0] || "";
+    return first.slice(0, 40);
+  }
+
+  function agentLabel(name) {
+    return name === T.agent ? name : name + " " + T.agentSuffix;
   }
 
   function updateStatus(item) {
@@ -682,9 +711,16 @@
       if (handoff.queue_position) {
         lines.push(format(T.queue, { n: handoff.queue_position }));
       }
+      // The helpdesk estimates the wait only with agents online; with nobody
+      // online the reply time above is the promise.
+      if (typeof handoff.expected_wait_minutes === "number" && handoff.agents_online !== 0) {
+        lines.push(format(T.wait, { n: Math.max(1, Math.round(handoff.expected_wait_minutes)) }));
+      }
     } else if (handoff.state === "agent") {
       title = T.agentTitle;
-      lines.push(format(T.agentJoined, { name: handoff.agent_name || "" }).trim());
+      if (handoff.agent_name) {
+        lines.push(format(T.agentJoined, { name: firstName(handoff.agent_name) }));
+      }
       if (handoff.ticket_number) {
         lines.push(format(T.ticket, { ticket: handoff.ticket_number }));
       }
@@ -1072,6 +1108,9 @@
       if (item && item.status !== "delivered") {
         item.status = "delivered";
         updateStatus(item);
+        if (receipt.status === "added_to_ticket") {
+          noteAddedToTicket(receipt.ticket_number || (state.handoff && state.handoff.ticket_number));
+        }
         save();
       }
     });
@@ -1087,7 +1126,7 @@
       setTyping(false);
       var text = typeof message.text === "string" ? message.text : "";
       var replies = buttonsOf(message);
-      var name = message.agent_name || message.sender_name || null;
+      var name = senderName(message);
       if (text) {
         appendItem({
           id: uuid(),
@@ -1115,7 +1154,7 @@
         appendItem({
           id: uuid(),
           kind: "note",
-          text: format(T.agentJoined, { name: handoff.agent_name }),
+          text: format(T.agentJoined, { name: firstName(handoff.agent_name) }),
           ts: Date.now(),
         });
         noticeUnread();
@@ -1145,6 +1184,46 @@
       }
       var text = T.errors[code] || T.errors.bad_request;
       showNote(format(text, { max: maxLength }));
+    });
+  }
+
+  // Who wrote a bot_uttered: null for the virtual assistant, else the agent's first
+  // name (pushed by the helpdesk with sender "agent"), or "Customer service".
+  function senderName(message) {
+    var name = message.agent_name || message.sender_name || null;
+    if (!name && message.sender === "agent") {
+      name = (state.handoff && state.handoff.agent_name) || null;
+    }
+    if (name) {
+      return firstName(name) || T.agent;
+    }
+    return message.sender === "agent" ? T.agent : null;
+  }
+
+  // Once per burst: the first message after the other side wrote (or after a
+  // long pause) gets the note; the ones right after it don't.
+  function noteAddedToTicket(ticketNumber) {
+    var now = Date.now();
+    for (var i = state.items.length - 1; i >= 0; i--) {
+      var other = state.items[i];
+      if (other.ticketNote) {
+        if (now - other.ts < TICKET_NOTE_GAP_MS) {
+          return;
+        }
+        break;
+      }
+      if (other.kind !== "user") {
+        break;
+      }
+    }
+    appendItem({
+      id: uuid(),
+      kind: "note",
+      ticketNote: true,
+      text: ticketNumber
+        ? format(T.addedToTicket, { ticket: ticketNumber })
+        : T.addedToTicketNoNumber,
+      ts: now,
     });
   }
 
