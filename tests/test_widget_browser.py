@@ -535,7 +535,9 @@ def test_any_brand_colour_keeps_text_readable(
     if len(digits) == 3:
         digits = "".join(d * 2 for d in digits)
     red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
-    assert styles["launcher"][1] == f"rgb({red}, {green}, {blue})"  # the brand itself
+    # The brand itself (within rounding: the launcher may be mid-transition).
+    shown = [int(part) for part in re.findall(r"\d+", styles["launcher"][1])[:3]]
+    assert all(abs(a - b) <= 2 for a, b in zip(shown, (red, green, blue), strict=True)), shown
     for part, (text, background) in styles.items():
         assert contrast_ratio(text, background) >= 4.5, (brand, part, text, background)
 
