@@ -249,6 +249,7 @@ def run_stack() -> int:
         f" (pages: {config.env['WIDGET_ALLOWED_ORIGINS']})\n"
         f"  Agent console:    http://localhost:{config.bot_port}/console"
         " (python -m bot users add ... makes an account)\n"
+        f"  Admin area:       http://localhost:{config.bot_port}/admin (admins only)\n"
         f"  Helpdesk API:     {config.bot_url}/api/tickets"
         " (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
         + (
