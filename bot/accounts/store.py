@@ -130,14 +130,6 @@ def list_accounts(engine: Engine) -> list[Account]:
     return [_account(row) for row in rows]
 
 
-def get_account(engine: Engine, username: str) -> Account | None:
-    with engine.connect() as connection:
-        row = connection.execute(
-            sa.select(users).where(users.c.username == normalize_username(username))
-        ).first()
-    return None if row is None else _account(row)
-
-
 def credentials(engine: Engine, username: str) -> Credentials | None:
     with engine.connect() as connection:
         row = connection.execute(
