@@ -7,6 +7,7 @@ import uuid
 from sanic import Sanic
 
 from bot.accounts.pages import accounts_blueprint
+from bot.admin.views import admin_blueprint
 from bot.config import Settings
 from bot.console import console_blueprint
 from bot.console.rasa import RasaClient
@@ -45,12 +46,15 @@ def create_app(settings: Settings) -> Sanic:
         widget_blueprint(),
         accounts_blueprint(),
         console_blueprint(),
+        admin_blueprint(),
     ):
         app.blueprint(blueprint)
 
     @app.before_server_start
     async def open_database(app: Sanic, _loop) -> None:
         app.ctx.engine = create_engine(settings.helpdesk_db_url)
+        # Rasa's tracker store, read by the admin inbox and dashboard.
+        app.ctx.tracker_engine = create_engine(settings.tracker_store_url)
 
     @app.before_server_stop
     async def end_live_streams(app: Sanic, _loop) -> None:
@@ -60,5 +64,6 @@ def create_app(settings: Settings) -> Sanic:
     async def close_database(app: Sanic, _loop) -> None:
         await app.ctx.rasa.close()
         app.ctx.engine.dispose()
+        app.ctx.tracker_engine.dispose()
 
     return app

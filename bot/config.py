@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,6 +56,12 @@ class Settings:
     smtp_starttls: bool = False
     # The demo SMTP server (python -m bot.mail_server) keeps every message here.
     demo_mail_dir: str = "var/mail"
+    # Admin loop: the conversation logs (Rasa's SQL tracker store), the project whose
+    # data/ receives labelled examples and whose models/ receives candidates, and the
+    # model Rasa was started with (the stack passes RASA_MODEL to every process).
+    tracker_store_url: str = "sqlite:///var/tracker.db"
+    project_dir: str = ""  # empty: this checkout
+    rasa_model: str = ""  # empty: models/current.tar.gz of the project
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +105,11 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", defaults.smtp_password),
             smtp_starttls=_flag(env, "SMTP_STARTTLS", defaults.smtp_starttls),
             demo_mail_dir=env.get("DEMO_MAIL_DIR", "").strip() or defaults.demo_mail_dir,
+            tracker_store_url=(
+                env.get("TRACKER_STORE_URL", "").strip() or defaults.tracker_store_url
+            ),
+            project_dir=env.get("ADMIN_PROJECT_DIR", defaults.project_dir).strip(),
+            rasa_model=env.get("RASA_MODEL", defaults.rasa_model).strip(),
         )
         settings.validate()
         return settings
@@ -146,6 +158,11 @@ class Settings:
             )
         if bool(self.smtp_username) != bool(self.smtp_password):
             found.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither")
+        if self.project_dir and not (Path(self.project_dir) / "domain.yml").is_file():
+            found.append(
+                f"ADMIN_PROJECT_DIR must be a Rasa project folder (with domain.yml), "
+                f"not {self.project_dir!r}"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

@@ -68,6 +68,10 @@ class StackConfig:
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if part
         )
+        if not env.get("RASA_MODEL", "").strip():
+            from bot.training import startup_model  # imports bot.stack: not at the top
+
+            env["RASA_MODEL"] = str(startup_model())
         token = env.get("RASA_TOKEN", "")
         if not token:
             raise SystemExit("RASA_TOKEN is empty: run `make run` (it creates .env) or set it.")
@@ -77,7 +81,7 @@ class StackConfig:
             bot_port=bot_port,
             rasa_token=token,
             cors_origins=env.get("RASA_CORS_ORIGINS", f"http://localhost:{bot_port}"),
-            model=Path(env.get("RASA_MODEL", str(DEFAULT_MODEL))),
+            model=Path(env["RASA_MODEL"]),
             env=env,
         )
 

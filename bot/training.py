@@ -1,4 +1,9 @@
-"""Train the Rasa model only when its inputs changed (training takes minutes on 2 cores)."""
+"""Train the Rasa model only when its inputs changed (training takes minutes on 2 cores).
+
+A model activated in the admin area (models/active.json) wins as long as it was
+trained from the data as it is now; once the data changes, `make run` trains a
+fresh models/current.tar.gz from it and starts with that.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.admin.project import Project
 from bot.stack import PROJECT_ROOT
 
-MODEL_DIR = PROJECT_ROOT / "models"
 MODEL_NAME = "current"
 
 
@@ -26,32 +31,65 @@ def fingerprint(paths: list[Path], root: Path = PROJECT_ROOT) -> str:
     return digest.hexdigest()
 
 
-def train_if_changed(force: bool = False) -> int:
-    model = MODEL_DIR / f"{MODEL_NAME}.tar.gz"
-    stamp = MODEL_DIR / f"{MODEL_NAME}.sha256"
-    current = fingerprint(training_inputs())
-    if not force and model.exists() and stamp.exists() and stamp.read_text().strip() == current:
-        print(f"Model is up to date ({model.relative_to(PROJECT_ROOT)}); not training.")
-        return 0
-    print("Training data changed: training the model (a few minutes on 2 cores)...")
-    command = [
+def data_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    return fingerprint(training_inputs(root), root)
+
+
+def current_stamp(root: Path = PROJECT_ROOT) -> str:
+    """The fingerprint models/current.tar.gz was trained from ('' if unknown)."""
+    stamp = root / "models" / f"{MODEL_NAME}.sha256"
+    return stamp.read_text().strip() if stamp.exists() else ""
+
+
+def activated_model(root: Path = PROJECT_ROOT, current: str | None = None) -> Path | None:
+    """The admin-activated model, if it exists and matches the data as it is now."""
+    pointer = Project(root).read_active_pointer()
+    if pointer is None:
+        return None
+    model, made_from = pointer
+    current = data_fingerprint(root) if current is None else current
+    return model if model.is_file() and made_from == current else None
+
+
+def startup_model(root: Path = PROJECT_ROOT) -> Path:
+    """The model `make run` starts Rasa with."""
+    return activated_model(root) or root / "models" / f"{MODEL_NAME}.tar.gz"
+
+
+def rasa_train_command(root: Path, out: Path, name: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "rasa",
         "train",
         "--fixed-model-name",
-        MODEL_NAME,
+        name,
         "--out",
-        str(MODEL_DIR),
+        str(out),
         "--config",
-        "config.yml",
+        str(root / "config.yml"),
         "--domain",
-        "domain.yml",
+        str(root / "domain.yml"),
         "--data",
-        "data",
+        str(root / "data"),
     ]
+
+
+def train_if_changed(force: bool = False) -> int:
+    model = PROJECT_ROOT / "models" / f"{MODEL_NAME}.tar.gz"
+    current = data_fingerprint()
+    if not force:
+        activated = activated_model(current=current)
+        if activated is not None:
+            print(f"Using the model activated in the admin area ({activated.name}); not training.")
+            return 0
+        if model.exists() and current_stamp() == current:
+            print(f"Model is up to date ({model.relative_to(PROJECT_ROOT)}); not training.")
+            return 0
+    print("Training data changed: training the model (a few minutes on 2 cores)...")
+    command = rasa_train_command(PROJECT_ROOT, model.parent, MODEL_NAME)
     result = subprocess.run(command, cwd=PROJECT_ROOT)
     if result.returncode != 0:
         return result.returncode
-    stamp.write_text(current + "\n")
+    (PROJECT_ROOT / "models" / f"{MODEL_NAME}.sha256").write_text(current + "\n")
     return 0

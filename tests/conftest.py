@@ -103,6 +103,8 @@ class HelpdeskProcesses:
             **HELPDESK_TEST_ENV,
             "HELPDESK_DB_URL": db_url,
             "HELPDESK_API_TOKEN": token,
+            # The admin area reads conversation logs: never the developer's var/.
+            "TRACKER_STORE_URL": f"sqlite:///{self.directory / 'var' / f'tracker-{port}.db'}",
             **(env or {}),
         }
         with log.open("w") as output:
@@ -298,6 +300,8 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "SMTP_HOST": "localhost",
         "SMTP_PORT": str(free_port()),
         "DEMO_MAIL_DIR": str(workdir / "mail"),
+        # Never the model a developer activated in their admin area.
+        "RASA_MODEL": str(DEFAULT_MODEL),
     }
     for derived in (
         "ACTION_SERVER_URL",
