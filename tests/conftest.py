@@ -25,6 +25,7 @@ import requests
 
 from actions.billing import SqlBillingBackend, seed_demo_data
 from bot.stack import DEFAULT_MODEL, Stack, StackConfig
+from tests.admin_helpers import copy_project
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -302,6 +303,10 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         "DEMO_MAIL_DIR": str(workdir / "mail"),
         # Never the model a developer activated in their admin area.
         "RASA_MODEL": str(DEFAULT_MODEL),
+        # The admin loop labels and trains in a copy, never in this checkout's data/;
+        # its training reuses the components `make test` already trained.
+        "ADMIN_PROJECT_DIR": str(copy_project(workdir / "project")),
+        "RASA_CACHE_DIRECTORY": str(REPO / ".rasa" / "cache"),
     }
     for derived in (
         "ACTION_SERVER_URL",

@@ -23,7 +23,7 @@ LANGUAGES = ("fi", "en")
 
 
 @dataclass(frozen=True)
-class TestMessage:
+class EvalMessage:
     text: str
     intent: str
     language: str
@@ -36,10 +36,10 @@ class Prediction:
     confidence: float
 
 
-def holdout_messages(holdout_dir: Path) -> list[TestMessage]:
+def holdout_messages(holdout_dir: Path) -> list[EvalMessage]:
     """tests/nlu_holdout/<language>.yml: the language is the file's name."""
     return [
-        TestMessage(example.text, example.intent, example.file.stem, "holdout")
+        EvalMessage(example.text, example.intent, example.file.stem, "holdout")
         for example in training_examples(holdout_dir)
         if example.file.stem in LANGUAGES
     ]
@@ -63,7 +63,7 @@ def f1_scores(expected: Sequence[str], predicted: Sequence[str]) -> dict[str, fl
     return scores
 
 
-def metrics(messages: Sequence[TestMessage], predictions: Sequence[Prediction]) -> dict[str, Any]:
+def metrics(messages: Sequence[EvalMessage], predictions: Sequence[Prediction]) -> dict[str, Any]:
     """Accuracy, macro-F1, out-of-scope recall and false escalation per language."""
     result: dict[str, Any] = {"languages": {}, "per_intent_f1": {}}
     pairs = list(zip(messages, predictions, strict=True))
@@ -78,7 +78,7 @@ def metrics(messages: Sequence[TestMessage], predictions: Sequence[Prediction]) 
     return result
 
 
-def _language_metrics(pairs: Sequence[tuple[TestMessage, Prediction]]) -> dict[str, Any]:
+def _language_metrics(pairs: Sequence[tuple[EvalMessage, Prediction]]) -> dict[str, Any]:
     expected = [m.intent for m, _ in pairs]
     predicted = [scored(p.intent) for _, p in pairs]
     correct = sum(e == p for e, p in zip(expected, predicted, strict=True))
@@ -101,7 +101,7 @@ def _language_metrics(pairs: Sequence[tuple[TestMessage, Prediction]]) -> dict[s
 
 
 def changed_predictions(
-    messages: Sequence[TestMessage],
+    messages: Sequence[EvalMessage],
     before: Sequence[Prediction],
     after: Sequence[Prediction],
 ) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def changed_predictions(
 
 
 def compare(
-    messages: Sequence[TestMessage],
+    messages: Sequence[EvalMessage],
     active: Sequence[Prediction],
     candidate: Sequence[Prediction],
 ) -> dict[str, Any]:
@@ -158,7 +158,7 @@ async def predict(model: Path, texts: Iterable[str]) -> list[Prediction]:
     return predictions
 
 
-def evaluate(active: Path, candidate: Path, messages: Sequence[TestMessage]) -> dict[str, Any]:
+def evaluate(active: Path, candidate: Path, messages: Sequence[EvalMessage]) -> dict[str, Any]:
     """Load both models, parse every message with each and compare."""
     texts = [message.text for message in messages]
     before = asyncio.run(predict(active, texts))

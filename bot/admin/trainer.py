@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from sqlalchemy.engine import Engine
 
 from bot.admin import registry
-from bot.admin.evaluation import TestMessage, evaluate, holdout_messages
+from bot.admin.evaluation import EvalMessage, evaluate, holdout_messages
 from bot.admin.labels import list_labels
 from bot.admin.project import Project
 from bot.admin.runs import RUNNING, Run, finish, get_run, update_run
@@ -90,11 +90,11 @@ def error_summary(lines: list[str]) -> str:
     return (meaningful[-1] if meaningful else "rasa train stopped without saying why")[:500]
 
 
-def comparison_messages(engine: Engine, project: Project) -> list[TestMessage]:
+def comparison_messages(engine: Engine, project: Project) -> list[EvalMessage]:
     """The held-out set plus every message an admin gave an intent."""
     messages = holdout_messages(project.holdout_dir)
     messages += [
-        TestMessage(label.text, label.intent, label.language, "labelled")
+        EvalMessage(label.text, label.intent, label.language, "labelled")
         for label in list_labels(engine)
         if label.intent is not None
     ]

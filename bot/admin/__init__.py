@@ -1,0 +1,1 @@
+"""Admin area: learn from the conversation logs."""
