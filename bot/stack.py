@@ -227,6 +227,15 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _model_line(model: Path) -> str:
+    if model.resolve() == DEFAULT_MODEL.resolve():
+        return f"{model.name} (trained from data/)"
+    return (
+        f"{model.name}, activated in the admin area (models/active.json;"
+        " activate another model there, or delete that file to start with current.tar.gz)"
+    )
+
+
 def run_stack() -> int:
     config = StackConfig.from_env()
     if not config.model.exists():
@@ -253,7 +262,9 @@ def run_stack() -> int:
         f" (pages: {config.env['WIDGET_ALLOWED_ORIGINS']})\n"
         f"  Agent console:    http://localhost:{config.bot_port}/console"
         " (python -m bot users add ... makes an account)\n"
-        f"  Admin area:       http://localhost:{config.bot_port}/admin (admins only)\n"
+        f"  Admin area:       http://localhost:{config.bot_port}/admin/dashboard"
+        " (inbox, labels, training, models; admins only)\n"
+        f"  Model:            {_model_line(config.model)}\n"
         f"  Helpdesk API:     {config.bot_url}/api/tickets"
         " (Authorization: Bearer $HELPDESK_API_TOKEN)\n"
         + (

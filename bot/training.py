@@ -1,8 +1,9 @@
 """Train the Rasa model only when its inputs changed (training takes minutes on 2 cores).
 
-A model activated in the admin area (models/active.json) wins as long as it was
-trained from the data as it is now; once the data changes, `make run` trains a
-fresh models/current.tar.gz from it and starts with that.
+models/current.tar.gz is always the model of data/ as it is (tests use it). The
+model Rasa starts with is the one activated in the admin area (models/active.json)
+while that file exists, else models/current.tar.gz: an admin's choice, including a
+rollback, survives restarts until someone activates another model.
 """
 
 from __future__ import annotations
@@ -41,14 +42,12 @@ def current_stamp(root: Path = PROJECT_ROOT) -> str:
     return stamp.read_text().strip() if stamp.exists() else ""
 
 
-def activated_model(root: Path = PROJECT_ROOT, current: str | None = None) -> Path | None:
-    """The admin-activated model, if it exists and matches the data as it is now."""
+def activated_model(root: Path = PROJECT_ROOT) -> Path | None:
+    """The model activated in the admin area, if its file is still there."""
     pointer = Project(root).read_active_pointer()
-    if pointer is None:
+    if pointer is None or not pointer[0].is_file():
         return None
-    model, made_from = pointer
-    current = data_fingerprint(root) if current is None else current
-    return model if model.is_file() and made_from == current else None
+    return pointer[0]
 
 
 def startup_model(root: Path = PROJECT_ROOT) -> Path:
@@ -78,14 +77,9 @@ def rasa_train_command(root: Path, out: Path, name: str) -> list[str]:
 def train_if_changed(force: bool = False) -> int:
     model = PROJECT_ROOT / "models" / f"{MODEL_NAME}.tar.gz"
     current = data_fingerprint()
-    if not force:
-        activated = activated_model(current=current)
-        if activated is not None:
-            print(f"Using the model activated in the admin area ({activated.name}); not training.")
-            return 0
-        if model.exists() and current_stamp() == current:
-            print(f"Model is up to date ({model.relative_to(PROJECT_ROOT)}); not training.")
-            return 0
+    if not force and model.exists() and current_stamp() == current:
+        print(f"Model is up to date ({model.relative_to(PROJECT_ROOT)}); not training.")
+        return 0
     print("Training data changed: training the model (a few minutes on 2 cores)...")
     command = rasa_train_command(PROJECT_ROOT, model.parent, MODEL_NAME)
     result = subprocess.run(command, cwd=PROJECT_ROOT)

@@ -9,6 +9,7 @@ ends as either is a false escalation.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -146,7 +147,9 @@ def compare(
 async def predict(model: Path, texts: Iterable[str]) -> list[Prediction]:
     """Parse each text with a model loaded in this process (as Rasa would)."""
     from rasa.core.agent import Agent  # heavy: only the evaluating process pays
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # not a debug line per parsed message
     agent = Agent.load(str(model))
     predictions = []
     for text in texts:
