@@ -365,7 +365,8 @@ def app_routes() -> list[tuple[str, frozenset[str], str, str]]:
     app = create_app(Settings(helpdesk_api_token="listing-routes-only"))
     found = []
     for route in app.router.routes:
-        path = "/" + re.sub(r"<[^>]+>", "sample", route.path)
+        path = "/" + re.sub(r"<[^>:]+:int>", "1", route.path)
+        path = re.sub(r"<[^>]+>", "sample", path)
         _, blueprint, handler = route.name.split(".", 2)
         found.append((path, frozenset(route.methods), blueprint, handler))
     return found

@@ -131,6 +131,9 @@ def test_the_admin_loop_fixes_what_the_model_got_wrong(
     assert masked == ["Laskun [INVOICE] kopio osoitteeseen [EMAIL], puh [PHONE]"]
     page = admin.get("/admin/inbox?fallback=1").text
     assert "matti.virtanen" not in page and "040 123 4567" not in page
+    exported = admin.get("/admin/inbox.csv")
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    assert "[EMAIL]" in exported.text and "matti.virtanen" not in exported.text
 
     # 3. The admin labels them (grouped by intent: one bulk label per intent).
     for intent in sorted({goal[1] for goal in wrong.values()}):

@@ -12,6 +12,7 @@ from tests.console_helpers import SignedIn, add_user
 
 PAGES = [
     "/admin/dashboard",
+    "/admin/inbox.csv",
     "/admin/inbox",
     "/admin/labels",
     "/admin/training",
@@ -92,6 +93,9 @@ def test_admins_see_every_page(site) -> None:
     dashboard = admin.get("/admin/dashboard").text
     assert dashboard.count("<svg") >= 4 and "Containment" in dashboard
     assert "current.tar.gz" in admin.get("/admin/models").text
+    exported = admin.get("/admin/inbox.csv")
+    assert exported.status_code == 200
+    assert exported.text.splitlines()[0].startswith("text,count,language,predicted_intent")
     assert admin.get("/admin/training/999").status_code == 404
     assert admin.get("/admin/api/runs/999").status_code == 404
 

@@ -27,6 +27,9 @@ from bot.admin.runs import Run, create_run
 from bot.admin.trainer import startup_model
 from bot.config import Settings
 
+# Without a start day the inbox shows this many days of logs.
+INBOX_DAYS = 30
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -53,9 +56,17 @@ class Admin:
     def inbox(
         self, filters: InboxFilter | None = None, *, labelled: bool = False
     ) -> list[InboxItem]:
-        """Grouped, masked customer messages; without the labelled ones unless asked."""
+        """Grouped, masked customer messages; without the labelled ones unless asked.
+
+        Only the logs of the last INBOX_DAYS are read unless the filter names a start
+        day, so the page stays quick on a tracker store with years of conversations.
+        """
+        filters = filters or InboxFilter()
+        zone = ZoneInfo(self.settings.timezone)
+        first_day = filters.since or utc_now().astimezone(zone).date() - timedelta(days=INBOX_DAYS)
+        since = datetime.combine(first_day, datetime.min.time(), zone)
         items = build_inbox(
-            read_messages(self.tracker_engine), filters or InboxFilter(), tz=self.settings.timezone
+            read_messages(self.tracker_engine, since=since), filters, tz=self.settings.timezone
         )
         if labelled:
             return items

@@ -2,6 +2,7 @@
 
 Routes (admins only; agents get 403, anonymous users the sign-in page):
     GET  /admin/inbox                       customer messages from the logs, filters
+    GET  /admin/inbox.csv                   the same, as a spreadsheet (masked too)
     GET  /admin/inbox/similar/<key>         messages like one, for bulk labelling
     POST /admin/inbox/label                 label selected messages (or dismiss them)
     GET  /admin/labels                      every label, what changed from the prediction
@@ -20,6 +21,8 @@ Routes (admins only; agents get 403, anonymous users the sign-in page):
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import sys
 from datetime import date
@@ -29,18 +32,18 @@ from typing import Any
 from sanic import Blueprint
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse, file, json, redirect
+from sanic.response import HTTPResponse, file, json, redirect, text
 
 from bot.accounts.guard import require_user
 from bot.accounts.web import render_staff, staff_templates
 from bot.admin import registry
 from bot.admin.charts import bar_chart
 from bot.admin.dashboard import dashboard_charts
-from bot.admin.inbox import InboxFilter, similar_items
+from bot.admin.inbox import InboxFilter, InboxItem, similar_items
 from bot.admin.labels import LabelError, list_labels, remove_label
 from bot.admin.rasa_models import RasaModelError
 from bot.admin.runs import RunBusy, get_run, list_runs, run_under_way
-from bot.admin.service import Admin
+from bot.admin.service import INBOX_DAYS, Admin
 from bot.admin.summary import FIGURES, percent
 from bot.stack import PROJECT_ROOT
 
@@ -166,6 +169,32 @@ def comparison_view(report: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "chart": chart, "changed": report.get("changed", [])}
 
 
+def inbox_as_csv(items: list[InboxItem]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["text", "count", "language", "predicted_intent", "confidence", "outcomes", "last_seen"]
+    )
+    for item in items:
+        outcomes = ";".join(f"{name}:{count}" for name, count in sorted(item.outcomes.items()))
+        confidence = "" if item.confidence is None else f"{item.confidence:.3f}"
+        text_cell = item.text
+        if text_cell[:1] in ("=", "+", "-", "@"):  # never a formula in a spreadsheet
+            text_cell = "'" + text_cell
+        writer.writerow(
+            [
+                text_cell,
+                item.count,
+                item.language,
+                item.intent or "",
+                confidence,
+                outcomes,
+                item.last_seen.isoformat(),
+            ]
+        )
+    return buffer.getvalue()
+
+
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
     from bot.admin.trainer import NOISE
 
@@ -230,6 +259,8 @@ def admin_blueprint() -> Blueprint:
             labelled_too=labelled,
             intents=admin.intents(),
             error=error,
+            inbox_days=INBOX_DAYS,
+            query=request.query_string,
             done=request.args.get("done", ""),
             back=request.path + (f"?{request.query_string}" if request.query_string else ""),
         )
@@ -261,6 +292,26 @@ def admin_blueprint() -> Blueprint:
                     for item in items
                 ]
             }
+        )
+
+    @blueprint.get("/admin/inbox.csv")
+    @require_user("admin")
+    async def inbox_csv(request: Request) -> HTTPResponse:
+        """The filtered inbox as a spreadsheet; masked like the page."""
+        try:
+            filters = parse_filters(request.args)
+        except FilterError as problem:
+            return text(str(problem), status=400)
+        items = await asyncio.to_thread(
+            admin_of(request).inbox, filters, labelled=request.args.get("labelled_too") == "1"
+        )
+        return text(
+            inbox_as_csv(items),
+            content_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="inbox.csv"',
+                "Cache-Control": "no-store",
+            },
         )
 
     @blueprint.get("/admin/inbox/similar/<key:str>")
