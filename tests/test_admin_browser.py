@@ -24,7 +24,8 @@ from test_widget_browser import browser, new_page  # noqa: F401 - fixtures used 
 from tests.admin_helpers import copy_project
 
 ADMIN_VIEWPORT = {"width": 1280, "height": 900}
-SIMILAR = ["Tarttisin kopsun siitä räknusta", "tarttisin kopsun tosta räknusta kiitos"]
+# Used by no other test: the stack's logs are shared by the whole session.
+SIMILAR = ["Tarvitsisin kopsun siitä räknusta", "tarvitsisin kopsun tosta räknusta kiitos"]
 
 
 @pytest.fixture
@@ -93,8 +94,13 @@ def test_an_admin_labels_similar_messages_and_sees_a_failed_run_live(
 
     nav = page.get_by_role("navigation", name="Admin")
     nav.get_by_role("link", name="Labels").click()
-    expect(page.locator("tr.row-changed")).to_have_count(2)
-    expect(page.locator("tr.row-changed").first).to_contain_text("request_invoice_copy")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(2)
+    for row in rows.all():
+        model_said = row.locator("td").nth(2).inner_text()
+        expect(row.locator("td").nth(3)).to_contain_text("request_invoice_copy")
+        changed = model_said != "request_invoice_copy"
+        expect(row).to_have_class("row-changed" if changed else "")
 
     # "Select all" ticks every message in the inbox.
     page.goto(base_url + "/admin/inbox?labelled_too=1")
