@@ -9,7 +9,7 @@ RASA := $(VENV)/bin/rasa
 # Rasa 3.6 needs Python < 3.11: use python3.10 from PATH, else from pyenv.
 PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions/3.10.*/bin/python3.10 2>/dev/null | tail -n 1)
 
-.PHONY: help install env model seed run test lint
+.PHONY: help install env model seed run test lint bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,4 +48,7 @@ test: env model ## install and run every test
 	  --fail-on-prediction-errors --out results/stories
 
 lint: install ## ruff
-	$(VENV)/bin/ruff check bot actions tests
+	$(VENV)/bin/ruff check bot actions tests bench
+
+bench: env model ## measure understanding, pipelines, load, start (~30 min): bench/results/
+	$(PY) -m bench

@@ -1,0 +1,1 @@
+"""Benchmarks of the assistant (load: bench.load; see the issue "Benchmarks")."""
