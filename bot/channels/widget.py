@@ -248,6 +248,11 @@ class WidgetInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        # Rasa builds its channels once at start: the moment to make its check of
+        # action answers cheap (bot/rasa_speedups.py explains why).
+        from bot import rasa_speedups
+
+        rasa_speedups.install()
         credentials = credentials or {}
         return cls(
             session_secret=str(credentials.get("session_secret") or ""),
