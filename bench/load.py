@@ -3,8 +3,11 @@
 Each simulated customer loops over scripted conversations (bench.scripts) until the
 run's duration is over, with a random think time between messages (seeded, so the
 widget and REST runs of one level send the same scripts with the same pauses), and
-the customers start staggered over a ramp-up. Every conversation is a new session,
-as a new visitor of the page: a handoff pauses the bot for that session.
+the customers start staggered over a ramp-up. The default think time, 5-15 s, is
+what a person needs to read a reply of one or two paragraphs and type the next
+message; `--think 1,3` is a stress test (every customer answers within 3 s). Every
+conversation is a new session, as a new visitor of the page: a handoff pauses the bot
+for that session.
 
 - widget: socket.io over websocket, like browsers (bench.engineio_client); per
   conversation a connection, `session_request` (which makes the server greet the
@@ -59,7 +62,10 @@ import aiohttp
 from bench.engineio_client import Event, SocketIOClient, SocketIOError
 from bench.processes import ProcessSampler, machine
 from bench.scripts import ALL_SCRIPTS, Script
-from bot.stack import DEFAULT_MODEL, Stack, StackConfig
+from bot.stack import DEFAULT_MODEL, Stack, StackConfig, isolated_env
+
+# Seconds between a reply and the customer's next message: reading and typing.
+THINK_TIME_S = (5.0, 15.0)
 
 Channel = Literal["widget", "rest"]
 CHANNELS: tuple[Channel, ...] = ("widget", "rest")
@@ -356,7 +362,7 @@ async def run_load(
     origin: str,
     customers: int,
     duration_s: float,
-    think_time_s: tuple[float, float] = (1.0, 3.0),
+    think_time_s: tuple[float, float] = THINK_TIME_S,
     ramp_up_s: float = 5.0,
     scripts: Sequence[Script] = ALL_SCRIPTS,
     seed: int = 1,
@@ -442,15 +448,6 @@ def result_of(
 # --- CLI: a stack of our own -----------------------------------------------------------
 
 
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it), as tests/conftest.py."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def stack_config(workdir: Path) -> StackConfig:
     """The whole stack on free ports with fresh SQLite files in `workdir` and demo data.
 
@@ -460,39 +457,11 @@ def stack_config(workdir: Path) -> StackConfig:
     from actions.billing import SqlBillingBackend, seed_demo_data  # SQLAlchemy: only here
 
     if not DEFAULT_MODEL.exists():
-        raise SystemExit(f"no trained model at {DEFAULT_MODEL}: `make train` first")
-    billing_url = f"sqlite:///{workdir / 'billing.db'}"
-    billing = SqlBillingBackend(billing_url)
+        raise SystemExit(f"no trained model at {DEFAULT_MODEL}: `make model` first")
+    env = isolated_env(workdir, DEFAULT_MODEL)
+    billing = SqlBillingBackend(env["BILLING_DB_URL"])
     seed_demo_data(billing, date.today())
     billing.close()
-    env = {
-        **os.environ,
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-        "BOT_PORT": str(free_port()),
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
-        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
-        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "BILLING_DB_URL": billing_url,
-        "LOCK_STORE_TYPE": "in_memory",
-        "SMTP_HOST": "localhost",
-        "SMTP_PORT": str(free_port()),
-        "DEMO_MAIL_DIR": str(workdir / "mail"),
-        "RASA_MODEL": str(DEFAULT_MODEL),
-    }
-    for derived in (
-        # Only the admin area's training reads it: the checkout is fine, not a .env value.
-        "ADMIN_PROJECT_DIR",
-        "ACTION_SERVER_URL",
-        "HELPDESK_URL",
-        "RASA_CORS_ORIGINS",
-        "WIDGET_ALLOWED_ORIGINS",
-        "RASA_PUBLIC_URL",
-        "RASA_URL",
-    ):
-        env.pop(derived, None)
     return StackConfig.from_env(env)
 
 
@@ -614,7 +583,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--customers", default="10,50,100", help="levels, e.g. 10,50,100")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--channels", default="widget,rest", help="widget,rest")
-    parser.add_argument("--think", default="1.0,3.0", help="think time range, seconds")
+    parser.add_argument(
+        "--think",
+        default=",".join(str(value) for value in THINK_TIME_S),
+        help="think time range, seconds (default: a person reading and typing)",
+    )
     parser.add_argument("--ramp-up", type=float, default=5.0, help="seconds to start all")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pause", type=float, default=3.0, help="seconds between runs")

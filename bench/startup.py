@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.stack import PROJECT_ROOT, Stack, StackConfig
+from bot.admin.project import copy_project
+from bot.stack import PROJECT_ROOT, Stack, StackConfig, isolated_env
 from bot.training import rasa_train_command
 
 ROOT = PROJECT_ROOT
 FIRST_MESSAGE = "hei"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the OS picks it); the machine is shared."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -70,47 +61,10 @@ def train(config: Path, out: Path, name: str, cache: Path) -> dict[str, Any]:
     }
 
 
-def copy_project(target: Path) -> Path:
-    """config, domain and data: what the admin area may read and write, in a copy."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(ROOT / name, target / name)
-    shutil.copytree(ROOT / "data", target / "data", dirs_exist_ok=True)
-    return target
-
-
 def stack_env(workdir: Path, model: Path) -> dict[str, str]:
     """Everything `make run` reads from .env, but on free ports and with fresh files here."""
-    env = {
-        **os.environ,
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-        "BOT_PORT": str(free_port()),
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
-        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
-        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "BILLING_DB_URL": f"sqlite:///{workdir / 'billing.db'}",
-        "LOCK_STORE_TYPE": "in_memory",
-        "SMTP_HOST": "localhost",
-        "SMTP_PORT": str(free_port()),
-        "DEMO_MAIL_DIR": str(workdir / "mail"),
-        "RASA_MODEL": str(model),
-        # The admin area reads and writes a project folder: never this checkout's data/.
-        "ADMIN_PROJECT_DIR": str(copy_project(workdir / "project")),
-        "RASA_TELEMETRY_ENABLED": "false",
-    }
-    for derived in (
-        "ACTION_SERVER_URL",
-        "HELPDESK_URL",
-        "RASA_CORS_ORIGINS",
-        "WIDGET_ALLOWED_ORIGINS",
-        "RASA_PUBLIC_URL",
-        "RASA_URL",
-    ):
-        env.pop(derived, None)
-    return env
+    # The admin area reads and writes a project folder: never this checkout's data/.
+    return isolated_env(workdir, model, ADMIN_PROJECT_DIR=str(copy_project(workdir / "project")))
 
 
 def prelude(env: Mapping[str, str], log: Path) -> None:

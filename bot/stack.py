@@ -27,6 +27,58 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
 
 
+# Derived from the ports when unset; a developer's .env must not pin them in a copy.
+DERIVED_VARIABLES = (
+    "ACTION_SERVER_URL",
+    "HELPDESK_URL",
+    "RASA_CORS_ORIGINS",
+    "WIDGET_ALLOWED_ORIGINS",
+    "RASA_PUBLIC_URL",
+    "RASA_URL",
+)
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_env(
+    workdir: Path, model: Path, base: Mapping[str, str] | None = None, **extra: str
+) -> dict[str, str]:
+    """A whole stack's environment on free ports with fresh SQLite files in `workdir`.
+
+    For tests and benchmarks: nothing of a developer's .env (ports, databases,
+    activated model) can leak in. `extra` adds or overrides variables.
+    """
+    env = {
+        **(os.environ if base is None else base),
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "BOT_PORT": str(free_port()),
+        "RASA_TOKEN": secrets.token_urlsafe(16),
+        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
+        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
+        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
+        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
+        "BILLING_DB_URL": f"sqlite:///{workdir / 'billing.db'}",
+        "LOCK_STORE_TYPE": "in_memory",
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": str(free_port()),
+        "DEMO_MAIL_DIR": str(workdir / "mail"),
+        "RASA_MODEL": str(model),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    for derived in (*DERIVED_VARIABLES, "ADMIN_PROJECT_DIR"):
+        env.pop(derived, None)
+    env.update(extra)
+    return env
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Where each process listens and what it shares; read from the environment."""

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from actions.billing import SqlBillingBackend, seed_demo_data
-from bot.stack import DEFAULT_MODEL, Stack, StackConfig
+from bot.stack import DEFAULT_MODEL, Stack, StackConfig, isolated_env
 from tests.admin_helpers import copy_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -284,39 +284,17 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: `make test` trains it first")
     workdir = tmp_path_factory.mktemp("stack")
-    billing_url = f"sqlite:///{workdir / 'billing.db'}"
+    # Never the model a developer activated in their admin area; the admin loop
+    # labels and trains in a copy, never in this checkout's data/, and its training
+    # reuses the components `make test` already trained.
+    env = isolated_env(
+        workdir,
+        DEFAULT_MODEL,
+        ADMIN_PROJECT_DIR=str(copy_project(workdir / "project")),
+        RASA_CACHE_DIRECTORY=str(REPO / ".rasa" / "cache"),
+    )
+    billing_url = env["BILLING_DB_URL"]
     seed_demo_data(SqlBillingBackend(billing_url), date.today())
-    env = {
-        **os.environ,
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-        "BOT_PORT": str(free_port()),
-        "RASA_TOKEN": secrets.token_urlsafe(16),
-        "HELPDESK_API_TOKEN": secrets.token_urlsafe(16),
-        "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
-        "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
-        "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
-        "BILLING_DB_URL": billing_url,
-        "LOCK_STORE_TYPE": "in_memory",
-        "SMTP_HOST": "localhost",
-        "SMTP_PORT": str(free_port()),
-        "DEMO_MAIL_DIR": str(workdir / "mail"),
-        # Never the model a developer activated in their admin area.
-        "RASA_MODEL": str(DEFAULT_MODEL),
-        # The admin loop labels and trains in a copy, never in this checkout's data/;
-        # its training reuses the components `make test` already trained.
-        "ADMIN_PROJECT_DIR": str(copy_project(workdir / "project")),
-        "RASA_CACHE_DIRECTORY": str(REPO / ".rasa" / "cache"),
-    }
-    for derived in (
-        "ACTION_SERVER_URL",
-        "HELPDESK_URL",
-        "RASA_CORS_ORIGINS",
-        "WIDGET_ALLOWED_ORIGINS",
-        "RASA_PUBLIC_URL",
-        "RASA_URL",
-    ):
-        env.pop(derived, None)
     config = StackConfig.from_env(env)
     stack = Stack(config, log_dir=workdir / "logs")
     stack.start()

@@ -166,13 +166,9 @@ def test_entity_values(all_data):
                 bad.append((ex.get("text"), ent))
             if ent["entity"] == "installments" and not value.isdigit():
                 bad.append((ex.get("text"), ent))
-            if ent["entity"] == "invoice_number" and not re.fullmatch(
-                r"\d{4,8}", value
-            ):
+            if ent["entity"] == "invoice_number" and not re.fullmatch(r"\d{4,8}", value):
                 bad.append((ex.get("text"), ent))
-            if ent["entity"] == "reference_number" and not re.fullmatch(
-                r"\d{4,20}", value
-            ):
+            if ent["entity"] == "reference_number" and not re.fullmatch(r"\d{4,20}", value):
                 bad.append((ex.get("text"), ent))
     assert not bad, bad
 

@@ -7,6 +7,7 @@ ADMIN_PROJECT_DIR at a copy so labelling never touches the real data/.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,16 @@ class Project:
             return Path(pointer["model"]), str(pointer.get("fingerprint", ""))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+
+def copy_project(target: Path, source: Path = PROJECT_ROOT) -> Path:
+    """config, domain, data/ and the held-out set in `target`: a project to label and
+    train in without touching `source` (tests, benchmarks, a staging copy)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(source / name, target / name)
+    shutil.copytree(source / "data", target / "data", dirs_exist_ok=True)
+    holdout = source / "tests" / "nlu_holdout"
+    if holdout.is_dir():
+        shutil.copytree(holdout, target / "tests" / "nlu_holdout", dirs_exist_ok=True)
+    return target
