@@ -49,12 +49,15 @@ class ConversationLike(Protocol):
     def handed_off(self) -> bool: ...
 
 
-class _Rates:
-    """The shares the dashboard shows; None when there is nothing to divide by."""
+@dataclass(frozen=True)
+class _Figures:
+    """The counts of a day or a range, and the shares the dashboard shows (None when
+    there is nothing to divide by)."""
 
     conversations: int
     contained: int
     handoffs_by_reason: dict[str, int]
+    tickets_answered: int
     promises_kept: int
     promises_broken: int
     ratings: list[int]
@@ -80,30 +83,16 @@ class _Rates:
 
 
 @dataclass(frozen=True)
-class DayFigures(_Rates):
+class DayFigures(_Figures):
     day: date
-    conversations: int
-    contained: int
-    handoffs_by_reason: dict[str, int]
-    tickets_answered: int
-    promises_kept: int
-    promises_broken: int
-    ratings: list[int]
 
 
 @dataclass(frozen=True)
-class Totals(_Rates):
+class Totals(_Figures):
     """The same figures over the whole range (shares over all days, not averages of days)."""
 
     start: date
     end: date
-    conversations: int
-    contained: int
-    handoffs_by_reason: dict[str, int]
-    tickets_answered: int
-    promises_kept: int
-    promises_broken: int
-    ratings: list[int]
 
 
 @dataclass(frozen=True)
