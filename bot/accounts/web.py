@@ -93,6 +93,20 @@ def render_staff(
     return html(page.render(**base_context, **context), status=status, headers=staff_headers())
 
 
+async def staff_asset(folder: Path, assets: dict[str, str], name: str) -> HTTPResponse:
+    """One of a staff area's own files (`assets`: name -> MIME type); 404 for anything else."""
+    from sanic.exceptions import NotFound
+    from sanic.response import file
+
+    if name not in assets:
+        raise NotFound(f"no file {name}")
+    return await file(
+        str(folder / name),
+        mime_type=assets[name],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 def set_cookie(
     response: HTTPResponse, request: Request, name: str, value: str, path: str = "/"
 ) -> None:

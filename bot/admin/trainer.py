@@ -24,6 +24,7 @@ from bot.admin.project import Project
 from bot.admin.runs import RUNNING, Run, finish, get_run, update_run
 from bot.config import Settings
 from bot.training import current_stamp, data_fingerprint, rasa_train_command
+from bot.training import startup_model as default_startup
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 COMPONENT = re.compile(r"(Starting to train|Finished training|Restored) component '(\w+)'")
@@ -103,9 +104,7 @@ def comparison_messages(engine: Engine, project: Project) -> list[EvalMessage]:
 
 def startup_model(settings: Settings, project: Project) -> tuple[Path, str]:
     """The model Rasa was started with and the fingerprint it was trained from."""
-    from bot.training import startup_model as resolve
-
-    path = Path(settings.rasa_model) if settings.rasa_model else resolve(project.root)
+    path = Path(settings.rasa_model) if settings.rasa_model else default_startup(project.root)
     pointer = project.read_active_pointer()
     if pointer and pointer[0].resolve() == path.resolve():
         return path, pointer[1]

@@ -32,19 +32,20 @@ from typing import Any
 from sanic import Blueprint
 from sanic.exceptions import NotFound
 from sanic.request import Request
-from sanic.response import HTTPResponse, file, json, redirect, text
+from sanic.response import HTTPResponse, json, redirect, text
 
 from bot.accounts.guard import require_user
-from bot.accounts.web import render_staff, staff_templates
+from bot.accounts.web import render_staff, staff_asset, staff_templates
 from bot.admin import registry
 from bot.admin.charts import bar_chart
 from bot.admin.dashboard import dashboard_charts
 from bot.admin.inbox import InboxFilter, InboxItem, similar_items
 from bot.admin.labels import LabelError, list_labels, remove_label
 from bot.admin.rasa_models import RasaModelError
-from bot.admin.runs import RunBusy, get_run, list_runs, run_under_way
-from bot.admin.service import INBOX_DAYS, Admin
+from bot.admin.runs import RunBusy, get_run, give_up_stale, list_runs, run_under_way
+from bot.admin.service import INBOX_DAYS, Admin, utc_now
 from bot.admin.summary import FIGURES, percent
+from bot.admin.trainer import NOISE
 from bot.stack import PROJECT_ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -196,8 +197,6 @@ def inbox_as_csv(items: list[InboxItem]) -> str:
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
-    from bot.admin.trainer import NOISE
-
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -380,9 +379,6 @@ def admin_blueprint() -> Blueprint:
     @require_user("admin")
     async def training(request: Request) -> HTTPResponse:
         admin = admin_of(request)
-        from bot.admin.runs import give_up_stale
-        from bot.admin.service import utc_now
-
         give_up_stale(admin.engine, utc_now())
         return page(
             request,
@@ -492,12 +488,6 @@ def admin_blueprint() -> Blueprint:
     @blueprint.get("/admin/static/<name>")
     @require_user("admin")
     async def asset(request: Request, name: str) -> HTTPResponse:
-        if name not in ASSETS:
-            raise NotFound(f"no file {name}")
-        return await file(
-            str(STATIC / name),
-            mime_type=ASSETS[name],
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-        )
+        return await staff_asset(STATIC, ASSETS, name)
 
     return blueprint

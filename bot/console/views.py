@@ -34,10 +34,10 @@ from zoneinfo import ZoneInfo
 from sanic import Blueprint
 from sanic.exceptions import NotFound, SanicException
 from sanic.request import Request
-from sanic.response import HTTPResponse, file, json, redirect
+from sanic.response import HTTPResponse, json, redirect
 
 from bot.accounts.guard import require_user
-from bot.accounts.web import render_staff, staff_templates
+from bot.accounts.web import render_staff, staff_asset, staff_templates
 from bot.console import canned, workflow
 from bot.console.workflow import Agent, Outcome
 from bot.tickets import store
@@ -395,13 +395,7 @@ def console_blueprint() -> Blueprint:
     @blueprint.get("/console/static/<name>")
     @agent_only
     async def asset(request: Request, name: str) -> HTTPResponse:
-        if name not in ASSETS:
-            raise NotFound(f"no file {name}")
-        return await file(
-            str(STATIC / name),
-            mime_type=ASSETS[name],
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
-        )
+        return await staff_asset(STATIC, ASSETS, name)
 
     return blueprint
 
