@@ -41,7 +41,7 @@ run: env model ## install, train if needed and start everything (Ctrl-C stops it
 	@$(PY) -m bot run
 
 test: env model ## install and run every test
-	@tools/ensure-chromium.sh
+	@tools/ensure-packages.sh
 	$(PY) -m pytest
 	$(RASA) data validate --fail-on-warnings
 	$(RASA) test core --e2e --stories tests/stories --model models/current.tar.gz \

@@ -230,7 +230,7 @@ class Stack:
                     raise RuntimeError(
                         f"{name} exited with code {process.returncode} while starting"
                     )
-                if _answers(url):
+                if responds(url):
                     del waiting[name]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
@@ -271,7 +271,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _answers(url: str) -> bool:
+def responds(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200

@@ -6,6 +6,7 @@ SQLite file and a random token per test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -26,6 +27,7 @@ import requests
 from actions.billing import SqlBillingBackend, seed_demo_data
 from bot.stack import DEFAULT_MODEL, Stack, StackConfig, isolated_env
 from tests.admin_helpers import copy_project
+from tests.services import PostgresServer, postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -278,12 +280,11 @@ class RunningStack:
         return self.config.env["HELPDESK_API_TOKEN"]
 
 
-@pytest.fixture(scope="session")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """One stack for the whole test session: starting Rasa costs seconds."""
+@contextlib.contextmanager
+def whole_stack(workdir: Path, **extra_env: str) -> Iterator[RunningStack]:
+    """Start the stack in `workdir` (fresh SQLite files unless `extra_env` says otherwise)."""
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: `make test` trains it first")
-    workdir = tmp_path_factory.mktemp("stack")
     # Never the model a developer activated in their admin area; the admin loop
     # labels and trains in a copy, never in this checkout's data/, and its training
     # reuses the components `make test` already trained.
@@ -292,6 +293,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         DEFAULT_MODEL,
         ADMIN_PROJECT_DIR=str(copy_project(workdir / "project")),
         RASA_CACHE_DIRECTORY=str(REPO / ".rasa" / "cache"),
+        **extra_env,
     )
     billing_url = env["BILLING_DB_URL"]
     seed_demo_data(SqlBillingBackend(billing_url), date.today())
@@ -305,9 +307,23 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         stack.stop()
 
 
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """One stack for the whole test session: starting Rasa costs seconds."""
+    with whole_stack(tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
+
+
 @pytest.fixture
 def fresh_demo_invoices(running_stack: RunningStack) -> SqlBillingBackend:
     """The demo invoices as seeded today: tests that change 1001 don't see each other."""
     billing = SqlBillingBackend(running_stack.billing_url)
     seed_demo_data(billing, date.today())
     return billing
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session; tests take fresh databases."""
+    with postgres_server() as server:
+        yield server

@@ -55,8 +55,15 @@ def second_session() -> list[Event]:
     ]
 
 
-def stores(tmp_path: Path, domain: Domain) -> tuple[ThreadedSQLTrackerStore, SQLTrackerStore]:
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The embedded default and the production database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return request.getfixturevalue("postgres").new_database("tracker")
+
+
+def stores(url: str, domain: Domain) -> tuple[ThreadedSQLTrackerStore, SQLTrackerStore]:
     return ThreadedSQLTrackerStore(domain=domain, host=url), SQLTrackerStore(
         domain=domain, host=url
     )
@@ -82,8 +89,8 @@ def rows(store: SQLTrackerStore) -> list[tuple[Any, ...]]:
         ]
 
 
-def test_saves_the_same_rows_as_rasa_and_only_new_events(tmp_path: Path, domain: Domain) -> None:
-    threaded, rasa_store = stores(tmp_path, domain)
+def test_saves_the_same_rows_as_rasa_and_only_new_events(database_url: str, domain: Domain) -> None:
+    threaded, rasa_store = stores(database_url, domain)
     for store, sender in ((threaded, "ours"), (rasa_store, "theirs")):
         tracker = DialogueStateTracker.from_events(sender, first_session(), domain.slots)
         asyncio.run(store.save(tracker))
@@ -100,8 +107,8 @@ def test_saves_the_same_rows_as_rasa_and_only_new_events(tmp_path: Path, domain:
     assert [row[3] for row in ours if row[0] == "action"][0] == "action_session_start"
 
 
-def test_reads_what_rasa_wrote_latest_session_or_all(tmp_path: Path, domain: Domain) -> None:
-    threaded, rasa_store = stores(tmp_path, domain)
+def test_reads_what_rasa_wrote_latest_session_or_all(database_url: str, domain: Domain) -> None:
+    threaded, rasa_store = stores(database_url, domain)
     tracker = DialogueStateTracker.from_events(
         "customer", first_session() + second_session(), domain.slots
     )
@@ -125,8 +132,8 @@ def test_reads_what_rasa_wrote_latest_session_or_all(tmp_path: Path, domain: Dom
     assert asyncio.run(threaded.retrieve("nobody")) is None
 
 
-def test_database_work_runs_outside_the_event_loop(tmp_path: Path, domain: Domain) -> None:
-    threaded, _ = stores(tmp_path, domain)
+def test_database_work_runs_outside_the_event_loop(database_url: str, domain: Domain) -> None:
+    threaded, _ = stores(database_url, domain)
     threads: list[str] = []
     load = threaded._load
 
