@@ -76,6 +76,9 @@ ticket_messages = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.Column("author", sa.String(100)),
     sa.Column("delivery", sa.String(16)),
+    # The sender's own id of the message: a retried POST adds it once.
+    sa.Column("client_message_id", sa.String(100)),
+    sa.UniqueConstraint("ticket_id", "client_message_id", name="uq_ticket_messages_client_id"),
 )
 
 ticket_notes = sa.Table(

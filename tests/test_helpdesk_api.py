@@ -8,7 +8,7 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -409,6 +409,46 @@ def test_bad_message_is_400(shared_helpdesk_api: HelpdeskApi, body: dict, named:
     response = shared_helpdesk_api.post(f"/api/tickets/{number}/messages", json=body)
     assert response.status_code == 400
     assert named in response.json()["error"]
+
+
+def test_a_retried_message_is_added_once(shared_helpdesk_api: HelpdeskApi) -> None:
+    """The widget's message id makes a POST whose answer was lost safe to send again."""
+    number = create(shared_helpdesk_api)["number"]
+    url = f"/api/tickets/{number}/messages"
+    body = {"sender": "customer", "text": "Maksoin jo eilen", "message_id": "m-41"}
+
+    first = shared_helpdesk_api.post(url, json=body)
+    again = shared_helpdesk_api.post(url, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["transcript"] == first.json()["transcript"]
+    texts = [line["text"] for line in again.json()["transcript"]]
+    assert texts.count("Maksoin jo eilen") == 1
+
+    # Another id is another message, even with the same words; a number is an id too.
+    other = shared_helpdesk_api.post(url, json={**body, "message_id": 42})
+    assert other.status_code == 201
+    assert [line["text"] for line in other.json()["transcript"]].count("Maksoin jo eilen") == 2
+    # Without an id nothing can tell a repeat: each POST adds (agents' console replies).
+    for _ in range(2):
+        shared_helpdesk_api.post(url, json={"sender": "customer", "text": "Ilman tunnusta"})
+    ticket = shared_helpdesk_api.get(f"/api/tickets/{number}").json()
+    assert [line["text"] for line in ticket["transcript"]].count("Ilman tunnusta") == 2
+
+
+def test_message_ids_belong_to_their_ticket(shared_helpdesk_api: HelpdeskApi) -> None:
+    first, second = (create(shared_helpdesk_api)["number"] for _ in range(2))
+    body = {"sender": "customer", "text": "Hei", "message_id": "m1"}
+    assert shared_helpdesk_api.post(f"/api/tickets/{first}/messages", json=body).status_code == 201
+    assert shared_helpdesk_api.post(f"/api/tickets/{second}/messages", json=body).status_code == 201
+
+
+@pytest.mark.parametrize("message_id", ["x" * 101, ["m1"], True])
+def test_bad_message_id_is_400(shared_helpdesk_api: HelpdeskApi, message_id: Any) -> None:
+    number = create(shared_helpdesk_api)["number"]
+    body = {"sender": "customer", "text": "Hei", "message_id": message_id}
+    response = shared_helpdesk_api.post(f"/api/tickets/{number}/messages", json=body)
+    assert response.status_code == 400
+    assert "message_id" in response.json()["error"]
 
 
 def test_message_to_unknown_ticket_is_404(shared_helpdesk_api: HelpdeskApi) -> None:

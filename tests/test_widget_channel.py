@@ -306,6 +306,12 @@ async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
         "Maksoin sen jo 3.5.",
     ]
 
+    # The same message sent again (its first answer lost on the way): still once.
+    forwarder.submit(session_id, "Maksoin sen jo 3.5.", "m2", number)
+    assert await forwarder.wait_until_sent(timeout=20)
+    assert customer_lines(helpdesk_server, number)[-1:] == ["Maksoin sen jo 3.5."]
+    assert len(customer_lines(helpdesk_server, number)) == 3
+
     # Resolved: back to plain receipts, nothing more to the ticket.
     await channel.deliver(session_id, "handoff", {"state": "resolved"})
     server.emitted.clear()

@@ -4,7 +4,7 @@ While a session's handoff state is `waiting` or `agent`, the widget channel give
 every customer message to a `TicketForwarder` as well as to Rasa (which only logs
 it: the conversation is paused). The forwarder adds it to the ticket through the
 helpdesk API, `POST {helpdesk}/api/tickets/<number>/messages`
-`{sender: "customer", text, sent_at}`, one session's messages in the order written.
+`{sender: "customer", text, sent_at, message_id}`, one session's messages in order.
 
 Nothing is dropped because the helpdesk is down: the messages wait in this
 session's queue and are tried again after 1, 2, 5, 10, 30 and then every 60
@@ -12,8 +12,9 @@ seconds. The same happens while the ticket doesn't exist yet (a ticket filed
 through the actions' outbox has no number until the helpdesk is back; then the
 conversation's newest open ticket is looked up).
 
-Delivery is at least once: a request that reached the helpdesk but whose answer
-was lost is sent again (the messages API has no idempotency key yet).
+A request that reached the helpdesk but whose answer was lost is sent again, with
+the widget's message id: the helpdesk keeps one message per id and ticket, so the
+customer's message shows once in the ticket however many times it was sent.
 
 The queues live in the memory of this `rasa run` process: a restart loses what
 was still waiting, and several Rasa replicas would each keep their own. With
@@ -177,6 +178,7 @@ class TicketForwarder:
             "sender": "customer",
             "text": message.text,
             "sent_at": message.sent_at.isoformat(),
+            "message_id": message.message_id,
         }
         url = f"{self.base_url}/api/tickets/{quote(number, safe='')}/messages"
         try:

@@ -174,7 +174,7 @@ async def reply(app: Sanic, agent: Agent, number: str, text: Any) -> Outcome:
     added = store.append_message(_engine(app), number, message)
     if added is None:
         raise NotFound(f"no ticket {number}")
-    ticket, message_id = added
+    ticket, message_id = added.ticket, added.message_id
     pushed = await _rasa(app).push(
         ticket.conversation_id,
         "bot_uttered",

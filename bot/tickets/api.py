@@ -66,7 +66,11 @@ def tickets_blueprint() -> Blueprint:
     async def add_message(request: Request, number: str) -> HTTPResponse:
         now = _now()
         message = validation.message(validation.json_object(request), now)
-        ticket = _found(store.add_message(request.app.ctx.engine, number, message), number)
+        added = store.append_message(request.app.ctx.engine, number, message)
+        ticket = _found(None if added is None else added.ticket, number)
+        if added is not None and added.duplicate:
+            # A retry of a message the ticket has (its first answer was lost): 200, once.
+            return json(ticket_json(ticket, snapshot(request.app, now)), status=200)
         publish(request.app, "message", ticket, message=message_json(message))
         return json(ticket_json(ticket, snapshot(request.app, now)), status=201)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -50,6 +50,16 @@ class NewMessage:
     sent_at: datetime
     author: str | None = None
     delivery: str | None = None
+    # The sender's id for this message (the widget's message id): sent twice, kept once.
+    client_message_id: str | None = None
+
+
+class AddedMessage(NamedTuple):
+    """The ticket after `append_message`, the message's row id, and whether it was there."""
+
+    ticket: Ticket
+    message_id: int
+    duplicate: bool
 
 
 @dataclass(frozen=True)
@@ -231,8 +241,22 @@ def add_message(engine: Engine, number: str, message: NewMessage) -> Ticket | No
     return None if added is None else added[0]
 
 
-def append_message(engine: Engine, number: str, message: NewMessage) -> tuple[Ticket, int] | None:
-    """`add_message` that also returns the new message's id (to record its delivery)."""
+def append_message(engine: Engine, number: str, message: NewMessage) -> AddedMessage | None:
+    """`add_message` that also says the message's id and whether it was a repeat.
+
+    A message whose `client_message_id` the ticket already has is not added again:
+    the sender's first request got through even if its answer was lost.
+    """
+    try:
+        return _append_message(engine, number, message)
+    except sa.exc.IntegrityError:
+        if message.client_message_id is None:
+            raise
+        # The same message arrived twice at once and the other request won.
+        return _append_message(engine, number, message)
+
+
+def _append_message(engine: Engine, number: str, message: NewMessage) -> AddedMessage | None:
     with engine.begin() as conn:
         row = conn.execute(
             sa.select(tickets.c.id, tickets.c.status, tickets.c.assignee).where(
@@ -241,25 +265,37 @@ def append_message(engine: Engine, number: str, message: NewMessage) -> tuple[Ti
         ).first()
         if row is None:
             return None
-        message_id = conn.execute(
-            ticket_messages.insert().values(
-                ticket_id=row.id,
-                sender=message.sender,
-                text=message.text,
-                sent_at=message.sent_at,
-                author=message.author,
-                delivery=message.delivery,
-            )
-        ).inserted_primary_key[0]
-        values: dict[str, Any] = {"updated_at": message.sent_at}
-        if message.sender == "customer" and row.status == "resolved":
-            values.update(status="open", resolved_at=None)
-        elif message.sender == "customer" and row.status == "waiting_customer":
-            values["status"] = "assigned" if row.assignee else "open"
-        conn.execute(tickets.update().where(tickets.c.id == row.id).values(**values))
+        existing = None
+        if message.client_message_id is not None:
+            existing = conn.execute(
+                sa.select(ticket_messages.c.id).where(
+                    ticket_messages.c.ticket_id == row.id,
+                    ticket_messages.c.client_message_id == message.client_message_id,
+                )
+            ).scalar()
+        if existing is None:
+            message_id = conn.execute(
+                ticket_messages.insert().values(
+                    ticket_id=row.id,
+                    sender=message.sender,
+                    text=message.text,
+                    sent_at=message.sent_at,
+                    author=message.author,
+                    delivery=message.delivery,
+                    client_message_id=message.client_message_id,
+                )
+            ).inserted_primary_key[0]
+            values: dict[str, Any] = {"updated_at": message.sent_at}
+            if message.sender == "customer" and row.status == "resolved":
+                values.update(status="open", resolved_at=None)
+            elif message.sender == "customer" and row.status == "waiting_customer":
+                values["status"] = "assigned" if row.assignee else "open"
+            conn.execute(tickets.update().where(tickets.c.id == row.id).values(**values))
     ticket = get_ticket(engine, number)
     assert ticket is not None
-    return ticket, message_id
+    if existing is not None:
+        return AddedMessage(ticket, existing, duplicate=True)
+    return AddedMessage(ticket, message_id, duplicate=False)
 
 
 def set_delivery(engine: Engine, message_id: int, delivery: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.tickets.store import (
 )
 
 MAX_TEXT = 5000
+MAX_CLIENT_MESSAGE_ID = 100
 MAX_TRANSCRIPT = 1000
 MAX_LIST_LIMIT = 200
 
@@ -100,8 +102,12 @@ def changes(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def message(body: Mapping[str, Any], now: datetime) -> NewMessage:
-    _reject_unknown(body, {"sender", "text", "sent_at"})
-    return _message(body, "", now)
+    """POST /api/tickets/<number>/messages; `message_id` makes a retried POST harmless."""
+    _reject_unknown(body, {"sender", "text", "sent_at", "message_id"})
+    client_message_id = _text(
+        body, "message_id", MAX_CLIENT_MESSAGE_ID, required=False, numbers=True
+    )
+    return replace(_message(body, "", now), client_message_id=client_message_id or None)
 
 
 def note(body: Mapping[str, Any]) -> tuple[str, str]:
