@@ -4,7 +4,7 @@ Rasa 3.6 checks every custom action's answer with `jsonschema.validate(result,
 schema)`, which first validates the schema itself against JSON Schema's
 meta-schema: about 20 ms per call on these 2-core machines, for a schema that never
 changes. Each customer message runs two or three custom actions, and py-spy showed
-this check taking most of the Rasa server's time under load (bench/README). Here the
+this check taking most of the Rasa server's time under load (README, "Benchmarks"). Here the
 validator is made and its schema checked once; every answer is still validated in
 full and a bad one raises the same `ValidationError` with Rasa's own explanation.
 

@@ -3,7 +3,7 @@
 Rasa 3.6's `SQLTrackerStore` is async in name only: the query, the JSON of every
 event, rebuilding the tracker and the commit (with its fsync) all run inside the
 one event loop that also serves the widget's sockets. Under load that was about a
-quarter of the Rasa server's busy time (bench/README), and every receipt the
+quarter of the Rasa server's busy time (README, "Benchmarks"), and every receipt the
 widget owed a customer waited behind it. This store does the same work, with the
 same tables and rows, in a worker thread, so the loop keeps answering sockets.
 
