@@ -327,3 +327,11 @@ def postgres() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL cluster for the session; tests take fresh databases."""
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: the embedded default, then the production one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("postgres").new_database()

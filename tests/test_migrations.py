@@ -7,9 +7,7 @@ revision must read back the same after it. Tested on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from bot.db import create_engine
@@ -18,13 +16,6 @@ from bot.tickets import store
 from bot.tickets.store import NewMessage
 
 CREATED = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'helpdesk.db'}"
-    return request.getfixturevalue("postgres").new_database("helpdesk")
 
 
 def write_ticket_before_message_ids(url: str) -> None:

@@ -55,14 +55,6 @@ def second_session() -> list[Event]:
     ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The embedded default and the production database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tracker.db'}"
-    return request.getfixturevalue("postgres").new_database("tracker")
-
-
 def stores(url: str, domain: Domain) -> tuple[ThreadedSQLTrackerStore, SQLTrackerStore]:
     return ThreadedSQLTrackerStore(domain=domain, host=url), SQLTrackerStore(
         domain=domain, host=url
