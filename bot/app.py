@@ -7,6 +7,7 @@ import uuid
 from sanic import Sanic
 
 from bot.accounts.pages import accounts_blueprint
+from bot.admin.log_cache import LogCache
 from bot.admin.views import admin_blueprint
 from bot.config import Settings
 from bot.console import console_blueprint
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> Sanic:
         app.ctx.engine = create_engine(settings.helpdesk_db_url)
         # Rasa's tracker store, read by the admin inbox and dashboard.
         app.ctx.tracker_engine = create_engine(settings.tracker_store_url)
+        app.ctx.log_cache = LogCache()
 
     @app.before_server_stop
     async def end_live_streams(app: Sanic, _loop) -> None:

@@ -31,6 +31,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.admin.inbox import InboxFilter, InboxItem, build_inbox, item_key, similar_items
+from bot.admin.log_cache import LogCache
 from bot.admin.logs import (
     ANSWERED,
     CLARIFIED,
@@ -460,6 +461,39 @@ def test_a_store_rasa_has_not_written_yet_is_empty(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nothing.db'}"
     assert read_messages(url) == []
     assert conversation_summaries(url) == []
+
+
+async def test_the_cache_reads_again_only_when_the_logs_change(
+    tracker_db: Path, rasa_domain: Domain
+) -> None:
+    engine = sa.create_engine(f"sqlite:///{tracker_db}")
+    cache = LogCache()
+    first = cache.messages(engine, DAY_1)
+    assert first == read_messages(engine, since=DAY_1)
+    assert cache.messages(engine, DAY_1) == first and cache.reads == 1
+    # Another start day is another read.
+    later = cache.messages(engine, DAY_3)
+    assert later == read_messages(engine, since=DAY_3) and cache.reads == 2
+
+    # A new customer message (Rasa appends events): read again, and it is there.
+    clock = Clock(DAY_3 + timedelta(hours=2))
+    store = SQLTrackerStore(rasa_domain, dialect="sqlite", db=str(tracker_db))
+    events = [*session_start(clock), said(clock, "Onko laskuni jo maksettu?", "ask_invoice")]
+    await store.save(DialogueStateTracker.from_events("new-one", events, slots=rasa_domain.slots))
+    store.engine.dispose()
+    with_new = cache.messages(engine, DAY_3)
+    assert cache.reads == 3
+    assert [m.text for m in with_new if m.conversation_id == "new-one"] == [
+        "Onko laskuni jo maksettu?"
+    ]
+
+    # Old rows deleted (a retention job): read again, and they are gone.
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM events WHERE sender_id = 'answered-fi'"))
+    after_delete = cache.messages(engine, DAY_1)
+    assert cache.reads == 4
+    assert "answered-fi" not in {m.conversation_id for m in after_delete}
+    engine.dispose()
 
 
 async def test_the_reason_may_come_later_in_the_conversation(

@@ -471,6 +471,22 @@ def _summary(conversation_id: str, events: list[_Event]) -> ConversationSummary 
 # --- public --------------------------------------------------------------------------------
 
 
+def log_version(engine_or_url: EngineOrUrl) -> tuple[int | None, int]:
+    """(newest event id, number of events): changes whenever Rasa writes or rows go."""
+    engine, owned = _engine(engine_or_url)
+    try:
+        if not sa.inspect(engine).has_table("events"):
+            return None, 0
+        with engine.connect() as connection:
+            newest, count = connection.execute(
+                sa.select(sa.func.max(EVENTS.c.id), sa.func.count(EVENTS.c.id))
+            ).one()
+        return newest, count
+    finally:
+        if owned:
+            engine.dispose()
+
+
 def read_messages(
     engine_or_url: EngineOrUrl,
     *,

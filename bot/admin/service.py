@@ -19,6 +19,7 @@ from bot.admin import registry
 from bot.admin.dashboard import Dashboard, build_dashboard
 from bot.admin.inbox import InboxFilter, InboxItem, build_inbox
 from bot.admin.labels import Label, LabelError, Message, apply_label, labels_by_key
+from bot.admin.log_cache import LogCache
 from bot.admin.logs import conversation_summaries, read_messages
 from bot.admin.nlu_files import domain_intents
 from bot.admin.project import Project
@@ -40,6 +41,8 @@ class Admin:
     settings: Settings
     engine: Engine  # the helpdesk database (labels, runs, models live there too)
     tracker_engine: Engine  # Rasa's tracker store: read only
+    # The service keeps one for all requests; the CLI reads afresh each time.
+    log_cache: LogCache | None = None
 
     @cached_property
     def project(self) -> Project:
@@ -65,9 +68,11 @@ class Admin:
         zone = ZoneInfo(self.settings.timezone)
         first_day = filters.since or utc_now().astimezone(zone).date() - timedelta(days=INBOX_DAYS)
         since = datetime.combine(first_day, datetime.min.time(), zone)
-        items = build_inbox(
-            read_messages(self.tracker_engine, since=since), filters, tz=self.settings.timezone
-        )
+        if self.log_cache is not None:
+            messages = self.log_cache.messages(self.tracker_engine, since)
+        else:
+            messages = read_messages(self.tracker_engine, since=since)
+        items = build_inbox(messages, filters, tz=self.settings.timezone)
         if labelled:
             return items
         done = labels_by_key(self.engine)

@@ -58,7 +58,7 @@ DISMISS = "__dismiss__"
 
 def admin_of(request: Request) -> Admin:
     app = request.app
-    return Admin(app.ctx.settings, app.ctx.engine, app.ctx.tracker_engine)
+    return Admin(app.ctx.settings, app.ctx.engine, app.ctx.tracker_engine, app.ctx.log_cache)
 
 
 class FilterError(ValueError):
