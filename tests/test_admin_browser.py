@@ -94,8 +94,11 @@ def test_an_admin_labels_similar_messages_and_sees_a_failed_run_live(
 
     nav = page.get_by_role("navigation", name="Admin")
     nav.get_by_role("link", name="Labels").click()
-    rows = page.locator("tbody tr")
+    rows = page.get_by_role("table", name="Current labels").locator("tbody tr")
     expect(rows).to_have_count(2)
+    history = page.get_by_role("table", name="History").locator("tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("labelled request_invoice_copy")
     for row in rows.all():
         model_said = row.locator("td").nth(2).inner_text()
         expect(row.locator("td").nth(3)).to_contain_text("request_invoice_copy")

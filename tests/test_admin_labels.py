@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from bot.admin.labels import (
     LabelError,
     Message,
     apply_label,
+    label_history,
     list_labels,
     remove_label,
 )
@@ -124,10 +125,39 @@ def test_bulk_labels_and_undo(engine, project: Project) -> None:
     label(engine, project, messages, "request_invoice_copy")
     assert len(from_logs(project)) == 2
 
-    assert remove_label(engine, project, "a") is True
+    assert remove_label(engine, project, "a", removed_by="ben", now=NOW) is True
     assert from_logs(project) == {"räknu hukas, laittakaa uusi": "request_invoice_copy"}
     assert [item.key for item in list_labels(engine)] == ["b"]
-    assert remove_label(engine, project, "a") is False
+    assert remove_label(engine, project, "a", removed_by="ben", now=NOW) is False
+
+
+def test_history_keeps_every_decision_and_undo(engine, project: Project) -> None:
+    text = "pls can u move my bill date"
+    label(engine, project, [message(text, "h1", language="en")], "request_payment_plan")
+    label(
+        engine,
+        project,
+        [message(text, "h1", language="en")],
+        "request_due_date_extension",
+        who="ben",
+    )
+    label(engine, project, [message(text, "h1", language="en")], None, who="carl")
+    later = NOW + timedelta(minutes=5)
+    assert remove_label(engine, project, "h1", removed_by="dana", now=later) is True
+    assert remove_label(engine, project, "h1", removed_by="dana", now=later) is False
+
+    history = label_history(engine)
+    assert [(e.action, e.intent, e.done_by) for e in history] == [
+        ("undone", None, "dana"),
+        ("dismissed", None, "carl"),
+        ("labelled", "request_due_date_extension", "ben"),
+        ("labelled", "request_payment_plan", "anna"),
+    ]
+    assert {e.key for e in history} == {"h1"} and {e.text for e in history} == {text}
+    assert history[0].done_at == later and history[-1].done_at == NOW
+    # The label itself is gone; only its history remains.
+    assert list_labels(engine) == []
+    assert len(label_history(engine, limit=2)) == 2
 
 
 def test_a_person_s_edits_to_the_file_survive(engine, project: Project) -> None:

@@ -214,6 +214,19 @@ def test_cli_inbox_and_label(running_stack: RunningStack) -> None:
     assert json.loads(again.stdout) == []
     refused = admin_cli(running_stack, "label", item["key"], "--intent", "make_coffee")
     assert refused.returncode == 1 and "not an intent" in refused.stderr
+
+    taken_back = admin_cli(running_stack, "unlabel", item["key"], "--by", "cron")
+    assert taken_back.returncode == 0, taken_back.stderr
+    back = admin_cli(running_stack, "inbox", "--search", "paperilla", "--json")
+    assert [row["key"] for row in json.loads(back.stdout)] == [item["key"]]
+    gone = admin_cli(running_stack, "unlabel", item["key"])
+    assert gone.returncode == 1 and "no such label" in gone.stdout
+    history = admin_cli(running_stack, "labels", "--history", "--json")
+    mine = [row for row in json.loads(history.stdout) if row["key"] == item["key"]]
+    assert [(row["action"], row["done_by"]) for row in mine] == [
+        ("undone", "cron"),
+        ("dismissed", "cron"),
+    ]
     dashboard = admin_cli(running_stack, "dashboard", "--days", "2", "--json")
     assert dashboard.returncode == 0, dashboard.stderr
     assert sum(day["conversations"] for day in json.loads(dashboard.stdout)) >= 1

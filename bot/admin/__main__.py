@@ -3,7 +3,8 @@
     python -m bot.admin inbox [--low-confidence 0.6] [--fallback] [--handed-off]
                               [--language fi|en] [--intent NAME] [--since D] [--until D] [--json]
     python -m bot.admin label KEY [KEY ...] (--intent NAME | --dismiss) [--by NAME]
-    python -m bot.admin labels [--json]
+    python -m bot.admin unlabel KEY [KEY ...] [--by NAME]
+    python -m bot.admin labels [--history] [--json]
     python -m bot.admin train [--by NAME]          # trains, then compares with the active model
     python -m bot.admin evaluate [--run ID] [--json]
     python -m bot.admin models
@@ -30,7 +31,7 @@ from dotenv import load_dotenv
 from bot.admin import registry
 from bot.admin.evaluation import evaluate
 from bot.admin.inbox import InboxFilter
-from bot.admin.labels import LabelError, list_labels
+from bot.admin.labels import LabelError, label_history, list_labels
 from bot.admin.rasa_models import RasaModelError
 from bot.admin.runs import SUCCEEDED, RunBusy, get_run, list_runs, update_run
 from bot.admin.service import Admin
@@ -88,8 +89,18 @@ def cmd_label(admin: Admin, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unlabel(admin: Admin, args: argparse.Namespace) -> int:
+    """Take labels back: the messages return to the inbox, their examples leave data/."""
+    missing = [key for key in args.keys if not admin.undo_label(key, _user(args))]
+    for key in args.keys:
+        print(f"{key}  {'no such label' if key in missing else 'taken back'}")
+    return 1 if missing else 0
+
+
 def cmd_labels(admin: Admin, args: argparse.Namespace) -> int:
     """Every label: who decided what and when, and whether it differs from the prediction."""
+    if args.history:
+        return _print_history(admin, args.json)
     labels = list_labels(admin.engine)
     if args.json:
         rows = [{**asdict(label), "labelled_at": label.labelled_at.isoformat()} for label in labels]
@@ -102,6 +113,19 @@ def cmd_labels(admin: Admin, args: argparse.Namespace) -> int:
             f"{label.predicted_intent or '-'} -> {label.intent or 'dismissed'} ({change})  "
             f"{label.text}"
         )
+    return 0
+
+
+def _print_history(admin: Admin, as_json: bool) -> int:
+    events = label_history(admin.engine)
+    if as_json:
+        rows = [{**asdict(event), "done_at": event.done_at.isoformat()} for event in events]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for event in events:
+        what = event.intent if event.action == "labelled" else event.action
+        when = f"{event.done_at:%Y-%m-%d %H:%M}"
+        print(f"{when} {event.done_by:<16} {event.key} {what}  {event.text}")
     return 0
 
 
@@ -245,8 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--dismiss", action="store_true", help="not a training example")
     label.add_argument("--by", help="who labels (default: your login name)")
 
+    unlabel = command("unlabel", cmd_unlabel)
+    unlabel.add_argument("keys", nargs="+", metavar="KEY")
+    unlabel.add_argument("--by", help="who takes the labels back (default: your login name)")
+
     labels = command("labels", cmd_labels)
     labels.add_argument("--json", action="store_true")
+    labels.add_argument(
+        "--history", action="store_true", help="every decision and undo, newest first"
+    )
 
     train = command("train", cmd_train)
     train.add_argument("--by")

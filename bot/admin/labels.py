@@ -2,7 +2,8 @@
 
 A label picks the right intent (the example goes to data/nlu/from_logs.yml) or
 marks the message "not a training example". The row keeps who decided and when,
-and what the model had predicted, so the labels page can show what changed.
+and what the model had predicted, so the labels page can show what changed; every
+decision and undo is also appended to a history that is never rewritten.
 The text is always the masked one from the inbox, never text from a form.
 """
 
@@ -18,11 +19,12 @@ from sqlalchemy.engine import Engine
 from bot.admin.masking import normalise
 from bot.admin.nlu_files import add_example, known_texts, remove_example
 from bot.admin.project import Project
-from bot.admin.tables import nlu_labels
+from bot.admin.tables import nlu_label_history, nlu_labels
 
 WRITTEN = "written"  # added to from_logs.yml
 EXISTS = "exists"  # already a training example: not written twice
 DISMISSED = "dismissed"  # not a training example
+HISTORY_ACTIONS = ("labelled", "dismissed", "undone")
 
 
 class LabelError(ValueError):
@@ -62,6 +64,45 @@ class Label:
     def changed(self) -> bool:
         """The admin's intent differs from what the model predicted."""
         return self.intent is not None and self.intent != self.predicted_intent
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """One line of the history: who labelled, dismissed or took back which message."""
+
+    key: str
+    text: str
+    action: str  # one of HISTORY_ACTIONS
+    intent: str | None
+    done_by: str
+    done_at: datetime
+
+
+def label_history(engine: Engine, limit: int = 200) -> list[LabelEvent]:
+    """The newest `limit` decisions and undos, newest first."""
+    query = (
+        sa.select(nlu_label_history)
+        .order_by(nlu_label_history.c.done_at.desc(), nlu_label_history.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [
+            LabelEvent(row.key, row.text, row.action, row.intent, row.done_by, row.done_at)
+            for row in connection.execute(query)
+        ]
+
+
+def _record(connection: sa.engine.Connection, event: LabelEvent) -> None:
+    connection.execute(
+        sa.insert(nlu_label_history).values(
+            key=event.key,
+            text=event.text,
+            action=event.action,
+            intent=event.intent,
+            done_by=event.done_by,
+            done_at=event.done_at,
+        )
+    )
 
 
 def _label(row: sa.engine.Row) -> Label:
@@ -166,9 +207,16 @@ def _store(engine: Engine, labels: Sequence[Label]) -> None:
             )
             if updated.rowcount == 0:
                 connection.execute(sa.insert(nlu_labels).values(key=label.key, **values))
+            action = "dismissed" if label.dismissed else "labelled"
+            event = LabelEvent(
+                label.key, label.text, action, label.intent, label.labelled_by, label.labelled_at
+            )
+            _record(connection, event)
 
 
-def remove_label(engine: Engine, project: Project, key: str) -> bool:
+def remove_label(
+    engine: Engine, project: Project, key: str, *, removed_by: str, now: datetime
+) -> bool:
     """Undo a label: the message goes back to the inbox, its example out of data/."""
     with engine.begin() as connection:
         row = connection.execute(sa.select(nlu_labels).where(nlu_labels.c.key == key)).first()
@@ -177,4 +225,5 @@ def remove_label(engine: Engine, project: Project, key: str) -> bool:
         if row.training_file == WRITTEN:
             remove_example(project.from_logs_file, row.text)
         connection.execute(sa.delete(nlu_labels).where(nlu_labels.c.key == key))
+        _record(connection, LabelEvent(key, row.text, "undone", row.intent, removed_by, now))
     return True

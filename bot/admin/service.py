@@ -18,7 +18,14 @@ from sqlalchemy.engine import Engine
 from bot.admin import registry
 from bot.admin.dashboard import Dashboard, build_dashboard
 from bot.admin.inbox import InboxFilter, InboxItem, build_inbox
-from bot.admin.labels import Label, LabelError, Message, apply_label, labels_by_key
+from bot.admin.labels import (
+    Label,
+    LabelError,
+    Message,
+    apply_label,
+    labels_by_key,
+    remove_label,
+)
 from bot.admin.log_cache import LogCache
 from bot.admin.logs import conversation_summaries, read_messages
 from bot.admin.nlu_files import domain_intents
@@ -100,6 +107,9 @@ class Admin:
                 "reload the inbox and try again."
             )
         return found
+
+    def undo_label(self, key: str, user: str) -> bool:
+        return remove_label(self.engine, self.project, key, removed_by=user, now=utc_now())
 
     def label(self, keys: Sequence[str], intent: str | None, user: str) -> list[Label]:
         return apply_label(

@@ -1,7 +1,7 @@
 """The admin loop's tables: labels, training runs, models and activations.
 
 They join the helpdesk's shared `bot.db.metadata`; the schema itself is made by
-the Alembic migration `0004_admin`.
+the Alembic migrations `0004_admin` and `0006_label_history`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,21 @@ nlu_labels = sa.Table(
     # Where the example went: "written" (data/nlu/from_logs.yml), "exists" (already
     # a training example, not written twice) or "dismissed".
     sa.Column("training_file", sa.String(16), nullable=False),
+)
+
+# Every decision and every undo, never changed afterwards: who did what to which
+# message and when (nlu_labels keeps only the latest decision per message).
+nlu_label_history = sa.Table(
+    "nlu_label_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(32), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    # "labelled", "dismissed" (not a training example) or "undone".
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("intent", sa.String(100)),
+    sa.Column("done_by", sa.String(64), nullable=False),
+    sa.Column("done_at", UTCDateTime, nullable=False),
 )
 
 # One row per training run, whoever started it (admin page or CLI).

@@ -40,7 +40,7 @@ from bot.admin import registry
 from bot.admin.charts import bar_chart
 from bot.admin.dashboard import dashboard_charts
 from bot.admin.inbox import InboxFilter, InboxItem, similar_items
-from bot.admin.labels import LabelError, list_labels, remove_label
+from bot.admin.labels import LabelError, label_history, list_labels
 from bot.admin.rasa_models import RasaModelError
 from bot.admin.runs import RunBusy, get_run, give_up_stale, list_runs, run_under_way
 from bot.admin.service import INBOX_DAYS, Admin, utc_now
@@ -365,13 +365,20 @@ def admin_blueprint() -> Blueprint:
     async def labels(request: Request) -> HTTPResponse:
         admin = admin_of(request)
         found = await asyncio.to_thread(list_labels, admin.engine)
-        return page(request, "labels.html", labels=found, done=request.args.get("done", ""))
+        history = await asyncio.to_thread(label_history, admin.engine)
+        return page(
+            request,
+            "labels.html",
+            labels=found,
+            history=history,
+            done=request.args.get("done", ""),
+        )
 
     @blueprint.post("/admin/labels/<key:str>/undo")
     @require_user("admin")
     async def undo(request: Request, key: str) -> HTTPResponse:
         admin = admin_of(request)
-        removed = await asyncio.to_thread(remove_label, admin.engine, admin.project, key)
+        removed = await asyncio.to_thread(admin.undo_label, key, request.ctx.user.username)
         return redirect(f"/admin/labels?done={'undone' if removed else 'gone'}", status=303)
 
     # --- training -----------------------------------------------------------
