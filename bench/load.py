@@ -498,9 +498,9 @@ async def warm_up(rasa_url: str, origin: str) -> None:
 
 
 def check_alive(stack: Stack) -> None:
-    for name, process in stack.processes.items():
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with code {process.returncode} during the benchmark")
+    down = stack.problems()
+    if down:
+        raise RuntimeError(f"{', '.join(down)} went down during the benchmark: {down}")
 
 
 def measure(
@@ -515,7 +515,7 @@ def measure(
 ) -> LoadResult:
     """One run with the stack's processes (and this client) sampled meanwhile."""
     check_alive(stack)
-    pids = {name: process.pid for name, process in stack.processes.items()}
+    pids = stack.pids()
     pids["load_client"] = os.getpid()
     with ProcessSampler(pids) as sampler:
         result = asyncio.run(

@@ -96,9 +96,9 @@ def wait_for_answer(stack: Stack, deadline: float) -> None:
     """Poll with the first message until the bot replies, failing fast if a process died."""
     url = stack.config.rasa_url
     while time.perf_counter() < deadline:
-        for name, process in stack.processes.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+        down = stack.problems()
+        if {"EXITED", "BACKOFF", "FATAL"} & set(down.values()):
+            raise RuntimeError(f"{', '.join(down)} exited while starting")
         try:
             if rest_answer(url, "bench-first-answer", FIRST_MESSAGE, timeout=5):
                 return
@@ -142,7 +142,7 @@ def started_stack(workdir: Path, model: Path, timeout: float = 300) -> Iterator[
         except (RuntimeError, TimeoutError) as error:
             raise RuntimeError(f"{error}\nrasa log:\n{tail(logs / 'rasa.log')}") from error
         ready = time.perf_counter()
-        pids = {name: process.pid for name, process in stack.processes.items()}
+        pids = stack.pids()
         started = StartedStack(stack.config, workdir, pids=pids)
         started.timings = {
             "prelude_seconds": round(prelude_done - began, 2),

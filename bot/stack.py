@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.mail import is_demo_smtp
+from bot.supervision import (
+    ALIVE_STATES,
+    GAVE_UP_STATES,
+    STOP_WAIT_SECONDS,
+    Program,
+    Supervisor,
+    render_config,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
@@ -200,64 +210,124 @@ class StackConfig:
 
 @dataclass
 class Stack:
+    """The processes of `config` under supervisord (`bot.supervision`), which restarts
+    any that dies. `programs` limits it to some of them (e.g. one more Rasa replica)."""
+
     config: StackConfig
     log_dir: Path | None = None
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    programs: tuple[str, ...] | None = None
+    supervisord: subprocess.Popen | None = None
+    run_dir: Path | None = None
+
+    @property
+    def supervisor(self) -> Supervisor:
+        assert self.run_dir is not None, "the stack is not started"
+        return Supervisor(self.run_dir / "supervisor.sock")
 
     def start(self) -> None:
         (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-        for name, command in self.config.commands().items():
-            output = None
-            if self.log_dir is not None:
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                output = open(self.log_dir / f"{name}.log", "ab")
-            self.processes[name] = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=dict(self.config.env),
-                stdout=output,
-                stderr=subprocess.STDOUT if output else None,
-            )
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        # Short and private: a unix socket path has a length limit, and whoever can
+        # open it controls the processes.
+        self.run_dir = Path(tempfile.mkdtemp(prefix="support-stack-"))
+        programs = [
+            Program(name, command, self.log_dir / f"{name}.log" if self.log_dir else None)
+            for name, command in self.config.commands().items()
+            if self.programs is None or name in self.programs
+        ]
+        config_file = self.run_dir / "supervisord.conf"
+        config_file.write_text(
+            render_config(programs, self.run_dir, self.run_dir / "supervisor.sock", PROJECT_ROOT)
+        )
+        output = None
+        if self.log_dir is not None:
+            output = open(self.log_dir / "supervisord.log", "ab")
+        self.supervisord = subprocess.Popen(
+            [sys.executable, "-m", "supervisor.supervisord", "--configuration", str(config_file)],
+            cwd=PROJECT_ROOT,
+            env=dict(self.config.env),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+        if output is not None:
+            output.close()
+
+    def pids(self) -> dict[str, int]:
+        """Each process's current pid (0 while it is down and being restarted)."""
+        return self.supervisor.pids()
+
+    def problems(self) -> dict[str, str]:
+        """Processes that are not up now, with supervisord's state of each."""
+        if self.supervisord is None or self.supervisord.poll() is not None:
+            return {"supervisord": "EXITED"}
+        try:
+            states = self.supervisor.states()
+        except OSError:
+            return {"supervisord": "NOT ANSWERING"}
+        return {name: state for name, state in states.items() if state not in ALIVE_STATES}
 
     def wait_until_ready(self, timeout: float = 180.0) -> None:
         """Block until every server answers its health check, or fail naming the laggard."""
         deadline = time.monotonic() + timeout
-        waiting = dict(self.config.health_urls())
-        while waiting:
-            for name, url in list(waiting.items()):
-                process = self.processes[name]
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with code {process.returncode} while starting"
-                    )
-                if responds(url):
-                    del waiting[name]
+        waiting = {
+            name: url
+            for name, url in self.config.health_urls().items()
+            if self.programs is None or name in self.programs
+        }
+        while waiting or not self.supervisor.is_up():
+            assert self.supervisord is not None
+            if self.supervisord.poll() is not None:
+                raise RuntimeError(
+                    f"supervisord exited with code {self.supervisord.returncode} while starting"
+                )
+            if self.supervisor.is_up():
+                gave_up = {
+                    name: state
+                    for name, state in self.supervisor.states().items()
+                    if state in GAVE_UP_STATES
+                }
+                if gave_up:
+                    raise RuntimeError(f"{', '.join(gave_up)} kept exiting while starting")
+                for name, url in list(waiting.items()):
+                    if responds(url):
+                        del waiting[name]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(waiting)}")
             time.sleep(0.5)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
+        """Stop supervisord and with it every child (TERM, KILL after a grace time)."""
+        if self.supervisord is not None and self.supervisord.poll() is None:
+            self.supervisord.terminate()
             try:
-                process.wait(timeout=20)
+                self.supervisord.wait(timeout=STOP_WAIT_SECONDS + 10)
             except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes.clear()
+                self.supervisord.kill()
+                self.supervisord.wait()
+        self.supervisord = None
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
 
     def watch(self) -> int:
-        """Run until Ctrl-C (or SIGTERM) or until one process dies; then stop the rest."""
+        """Run until Ctrl-C (or SIGTERM); supervisord restarts what dies meanwhile.
+
+        Ends early only if supervisord itself ends or gives a process up for good.
+        """
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        assert self.supervisord is not None
         try:
             while True:
-                for name, process in self.processes.items():
-                    if process.poll() is not None:
-                        print(
-                            f"{name} stopped (exit code {process.returncode}); stopping the rest."
-                        )
-                        return 1
+                code = self.supervisord.poll()
+                if code is not None:
+                    # 0: it was asked to stop (Ctrl-C reaches it too, as part of this job).
+                    print("Stopped." if code == 0 else f"supervisord failed (exit code {code}).")
+                    return 0 if code == 0 else 1
+                gave_up = [n for n, s in self.problems().items() if s in GAVE_UP_STATES]
+                if gave_up:
+                    print(f"{', '.join(gave_up)} kept exiting; stopping the rest (see its log).")
+                    return 1
                 time.sleep(1)
         except KeyboardInterrupt:
             print("\nStopping...")
@@ -326,6 +396,7 @@ def run_stack() -> int:
             else ""
         )
         + f"  Health:           {config.bot_url}/health\n"
-        "Press Ctrl-C to stop.\n"
+        "A process that stops is restarted (see the supervisord lines). Press Ctrl-C to stop.\n",
+        flush=True,
     )
     return stack.watch()

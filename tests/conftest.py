@@ -274,6 +274,8 @@ class RunningStack:
     config: StackConfig
     billing_url: str
     logs: Path
+    # The supervised processes (pids, states): for tests that kill one.
+    stack: Stack | None = None
 
     @property
     def helpdesk_token(self) -> str:
@@ -302,7 +304,9 @@ def whole_stack(workdir: Path, **extra_env: str) -> Iterator[RunningStack]:
     stack.start()
     try:
         stack.wait_until_ready(timeout=240)
-        yield RunningStack(config=config, billing_url=billing_url, logs=workdir / "logs")
+        yield RunningStack(
+            config=config, billing_url=billing_url, logs=workdir / "logs", stack=stack
+        )
     finally:
         stack.stop()
 

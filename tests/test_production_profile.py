@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ import sqlalchemy as sa
 
 from actions.billing import SqlBillingBackend, seed_demo_data
 from bot.admin.logs import HANDED_OFF, read_messages
-from bot.stack import PROJECT_ROOT, Stack, free_port, responds
+from bot.stack import Stack, free_port
 from tests.conftest import RunningStack, whole_stack
 from tests.services import PostgresServer, redis_server
 from tests.test_end_to_end import get_json, say, texts
@@ -113,26 +111,13 @@ def test_extension_and_handoff_land_in_postgresql(production: ProductionStack) -
 def second_rasa(production: ProductionStack) -> Iterator[RunningStack]:
     """Another Rasa replica on the same PostgreSQL tracker store and Redis lock store."""
     config = dataclasses.replace(production.stack.config, rasa_port=free_port())
-    replica = Stack(config, log_dir=production.stack.logs / "replica")
-    log = (production.stack.logs / "replica-rasa.log").open("ab")
-    replica.processes["rasa"] = subprocess.Popen(
-        config.commands()["rasa"],
-        cwd=PROJECT_ROOT,
-        env=dict(config.env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    replica = Stack(config, log_dir=production.stack.logs / "replica", programs=("rasa",))
+    replica.start()
     try:
-        deadline = time.monotonic() + 240
-        status = config.health_urls()["rasa"]
-        while not responds(status):
-            assert replica.processes["rasa"].poll() is None, "the replica stopped while starting"
-            assert time.monotonic() < deadline, "the replica did not start"
-            time.sleep(0.5)
+        replica.wait_until_ready(timeout=240)
         yield dataclasses.replace(production.stack, config=config)
     finally:
         replica.stop()
-        log.close()
 
 
 def test_two_rasa_replicas_carry_one_conversation(

@@ -1,0 +1,213 @@
+"""Fault tests: processes really killed with `kill -9`, really restarted by the supervisor.
+
+The stack runs as `make run` runs it (bot.stack under supervisord, embedded SQLite
+default). Each test kills one process mid-use and checks that supervisord brings
+it back, that the log says what died and when it came back, and that the
+customer's conversation (or the helpdesk's tickets) simply carries on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+from actions.billing import SqlBillingBackend, seed_demo_data
+from bench.processes import all_stats, process_tree
+from bot.stack import DEFAULT_MODEL, PROJECT_ROOT, Stack, StackConfig, isolated_env, responds
+from tests.conftest import RunningStack, whole_stack
+
+# Rasa loads its model again after a restart: allow for a slow, busy machine.
+BACK_WITHIN_SECONDS = 180
+
+
+@pytest.fixture(scope="module")
+def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of its own: these tests kill its processes."""
+    with whole_stack(tmp_path_factory.mktemp("faults")) as stack:
+        yield stack
+
+
+def supervisor_of(running: RunningStack) -> Stack:
+    assert running.stack is not None
+    return running.stack
+
+
+def say(running: RunningStack, sender: str, text: str) -> str:
+    """The bot's answer over REST, as one text."""
+    reply = requests.post(
+        f"{running.config.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        timeout=60,
+    )
+    reply.raise_for_status()
+    return "\n".join(message.get("text", "") for message in reply.json())
+
+
+def kill_and_wait_for_restart(running: RunningStack, name: str) -> float:
+    """`kill -9` the process `name`; seconds until supervisord's new one is healthy."""
+    stack = supervisor_of(running)
+    old_pid = stack.pids()[name]
+    assert old_pid > 0, f"{name} is not running: {stack.problems()}"
+    os.kill(old_pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    health = running.config.health_urls().get(name)
+    while True:
+        new_pid = stack.pids()[name]
+        state = stack.supervisor.states()[name]
+        if new_pid not in (0, old_pid) and state in ("STARTING", "RUNNING"):
+            if health is None or responds(health):
+                return time.monotonic() - killed_at
+        assert state != "FATAL", f"supervisord gave {name} up"
+        assert time.monotonic() - killed_at < BACK_WITHIN_SECONDS, f"{name} did not come back"
+        time.sleep(0.2)
+
+
+def supervisor_log(running: RunningStack) -> str:
+    return (running.logs / "supervisord.log").read_text(errors="replace")
+
+
+def test_rasa_killed_mid_form_comes_back_and_the_form_continues(supervised: RunningStack) -> None:
+    billing = SqlBillingBackend(supervised.billing_url)
+    seed_demo_data(billing, date.today())
+    before = billing.find_invoice("1001")
+    new_date = before.due_date + timedelta(days=7)
+    customer = f"fault-rasa-{secrets.token_hex(4)}"
+
+    assert "viitenumero" in say(supervised, customer, "Voinko siirtää laskun 1001 eräpäivää?")
+    assert before.due_date.strftime("%-d.%-m.%Y") in say(supervised, customer, "10016")
+
+    kill_and_wait_for_restart(supervised, "rasa")
+
+    # The form is in the tracker store: the restarted server asks for nothing again.
+    confirm = say(supervised, customer, new_date.strftime("%-d.%-m."))
+    assert new_date.strftime("%-d.%-m.%Y") in confirm
+    say(supervised, customer, "kyllä kiitos")
+    assert billing.find_invoice("1001").due_date == new_date
+
+    log = supervisor_log(supervised)
+    assert "exited: rasa (terminated by SIGKILL; not expected)" in log
+    assert "spawned: 'rasa'" in log.split("exited: rasa (terminated by SIGKILL")[-1]
+
+
+def test_action_server_killed_comes_back(supervised: RunningStack) -> None:
+    customer = f"fault-actions-{secrets.token_hex(4)}"
+    kill_and_wait_for_restart(supervised, "actions")
+    # A custom action (the invoice lookup) answers again.
+    assert "viitenumero" in say(supervised, customer, "Voinko siirtää laskun 1001 eräpäivää?")
+    assert "exited: actions (terminated by SIGKILL; not expected)" in supervisor_log(supervised)
+
+
+def test_bot_service_killed_comes_back_with_its_tickets(supervised: RunningStack) -> None:
+    api = supervised.config.bot_url + "/api/tickets"
+    headers = {"Authorization": f"Bearer {supervised.helpdesk_token}"}
+    ticket = {
+        "request_id": secrets.token_hex(8),
+        "conversation_id": f"fault-bot-{secrets.token_hex(4)}",
+        "reason": "customer_request",
+        "topic": "other",
+        "language": "fi",
+        "contact_method": "chat",
+        "transcript": [{"sender": "customer", "text": "Haluan puhua ihmisen kanssa"}],
+    }
+    created = requests.post(api, json=ticket, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+
+    kill_and_wait_for_restart(supervised, "bot")
+
+    again = requests.get(f"{api}/{number}", headers=headers, timeout=10)
+    assert again.status_code == 200 and again.json()["number"] == number
+    second = requests.post(
+        api, json={**ticket, "request_id": secrets.token_hex(8)}, headers=headers, timeout=10
+    )
+    assert second.status_code == 201 and second.json()["number"] != number
+
+
+@pytest.mark.parametrize("name", ["outbox", "mail"])
+def test_helpers_without_a_port_come_back(supervised: RunningStack, name: str) -> None:
+    kill_and_wait_for_restart(supervised, name)
+    assert supervisor_of(supervised).supervisor.states()[name] in ("STARTING", "RUNNING")
+
+
+def test_a_process_that_keeps_failing_is_retried_with_backoff(tmp_path: Path) -> None:
+    """The action server on a port someone holds exits at once, again and again:
+    supervisord keeps retrying with growing waits instead of stopping the others."""
+    env = isolated_env(tmp_path, DEFAULT_MODEL)
+    config = StackConfig.from_env(env)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", config.action_port))
+        holder.listen()
+        stack = Stack(config, log_dir=tmp_path / "logs", programs=("actions", "outbox"))
+        stack.start()
+        try:
+            deadline = time.monotonic() + 60
+            log = ""
+            while log.count("exited: actions") < 3:
+                assert time.monotonic() < deadline, log
+                time.sleep(0.5)
+                path = tmp_path / "logs" / "supervisord.log"
+                log = path.read_text() if path.exists() else ""
+            assert "exited: actions" in log and "not expected" in log
+            # The relay next to it was never touched.
+            assert stack.supervisor.states()["outbox"] == "RUNNING"
+            assert "exited: outbox" not in log
+        finally:
+            stack.stop()
+
+
+def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    """`make run` in a terminal, then Ctrl-C: SIGINT to the foreground process group."""
+    env = isolated_env(tmp_path, DEFAULT_MODEL)
+    seed_demo_data(SqlBillingBackend(env["BILLING_DB_URL"]), date.today())
+    config = StackConfig.from_env(env)
+    output = (tmp_path / "run.log").open("ab")  # children append to it too
+    run = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, like a terminal's job
+    )
+    try:
+        deadline = time.monotonic() + 240
+        log = tmp_path / "run.log"
+        while "The assistant is running." not in log.read_text(errors="replace"):
+            assert run.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+            time.sleep(0.5)
+        tree = process_tree(run.pid, all_stats())
+        assert len(tree) >= 6, tree  # bot run, supervisord and its children
+
+        os.killpg(run.pid, signal.SIGINT)
+        assert run.wait(timeout=60) == 0
+        time.sleep(0.5)
+        alive = [pid for pid in tree if _alive(pid)]
+        assert not alive, f"still running after Ctrl-C: {alive}"
+        text = log.read_text(errors="replace")
+        assert all(not responds(url) for url in config.health_urls().values())
+        assert "stopped: rasa" in text  # supervisord stopped them in order, not a crash
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+        output.close()
+
+
+def _alive(pid: int) -> bool:
+    """True if `pid` runs and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
