@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,12 +43,22 @@ class HelpdeskError(Exception):
 
 
 class HelpdeskUnavailable(HelpdeskError):
-    """Not reachable now; a ticket or feedback is safe in the outbox under request_id."""
+    """Not reachable now; a ticket or feedback is safe in the outbox under request_id.
 
-    def __init__(self, request_id: str | None, detail: str = "") -> None:
+    `status` is the helpdesk's HTTP status when it answered (5xx: it failed on this
+    item; 401/403/404/429: its setup), None when it could not be reached at all.
+    """
+
+    def __init__(self, request_id: str | None, detail: str = "", status: int | None = None) -> None:
         super().__init__(f"helpdesk unavailable ({detail or 'no answer'})")
         self.request_id = request_id
         self.detail = detail
+        self.status = status
+
+    @property
+    def failed_on_this_item(self) -> bool:
+        """The helpdesk is up but failed on this request: the next one may well go through."""
+        return self.status is not None and self.status >= 500
 
 
 class HelpdeskRejected(HelpdeskError):
@@ -177,8 +188,8 @@ class HelpdeskClient:
                 raise HelpdeskUnavailable(None, _describe(error)) from error
 
     async def flush_outbox(self) -> int:
-        """Deliver what is pending, oldest first; returns how many were delivered."""
-        if not self.outbox.pending():
+        """Deliver what is pending and due, oldest first; returns how many were delivered."""
+        if not self.outbox.pending(due_at=time.time()):
             return 0
         async with self._session() as session:
             delivered, _ = await self._flush(session)
@@ -187,9 +198,13 @@ class HelpdeskClient:
     async def _flush(
         self, session: aiohttp.ClientSession, skip: str | None = None
     ) -> tuple[int, bool]:
-        """(delivered, reachable); stops at the first sign that the helpdesk is down."""
+        """(delivered, reachable); stops at the first sign that the helpdesk is down.
+
+        An item the helpdesk refuses (4xx) is parked and one it fails on (5xx) waits
+        its own retry time: neither holds up the items behind it.
+        """
         delivered = 0
-        for item in self.outbox.pending():
+        for item in self.outbox.pending(due_at=time.time()):
             if item.request_id == skip:
                 continue
             try:
@@ -197,7 +212,10 @@ class HelpdeskClient:
             except HelpdeskRejected as error:
                 logger.error("outbox item %s rejected by the helpdesk: %s", item.request_id, error)
                 continue
-            except HelpdeskUnavailable:
+            except HelpdeskUnavailable as error:
+                if error.failed_on_this_item:
+                    logger.error("helpdesk failed on outbox item %s: %s", item.request_id, error)
+                    continue
                 return delivered, False
             delivered += 1
         return delivered, True
@@ -224,8 +242,8 @@ class HelpdeskClient:
         if status >= 500 or status in RETRYABLE_CLIENT_ERRORS:
             if status in RETRYABLE_CLIENT_ERRORS:
                 logger.error("helpdesk refused %s (check HELPDESK_URL/token): %s", kind, detail)
-            self.outbox.record_attempt(request_id, detail)
-            raise HelpdeskUnavailable(request_id, detail)
+            self.outbox.record_attempt(request_id, detail, own_fault=status >= 500)
+            raise HelpdeskUnavailable(request_id, detail, status)
         self.outbox.mark_rejected(request_id, detail)
         raise HelpdeskRejected(body, status)
 

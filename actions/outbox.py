@@ -36,10 +36,21 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_attempt_at REAL,
     last_error TEXT,
-    delivered_at REAL
+    delivered_at REAL,
+    next_attempt_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_state ON outbox (state, created_at);
 """
+# Added after the first release: files made before it get the column on open.
+_ADDED_COLUMNS = {"next_attempt_at": "REAL"}
+# Seconds before an item the helpdesk failed on (5xx) is tried again, by attempt;
+# the last repeats. Other items go on meanwhile: one bad item never blocks the rest.
+RETRY_SECONDS = (15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+
+
+def retry_delay(attempts: int) -> float:
+    """Wait before the next try of an item that failed `attempts` times on its own."""
+    return RETRY_SECONDS[min(max(attempts, 1), len(RETRY_SECONDS)) - 1]
 
 
 @dataclass(frozen=True)
@@ -67,12 +78,17 @@ class Outbox:
                 (request_id, kind, json.dumps(payload), time.time()),
             )
 
-    def pending(self) -> list[OutboxItem]:
-        """Undelivered items, oldest first (the order they must reach the helpdesk)."""
+    def pending(self, due_at: float | None = None) -> list[OutboxItem]:
+        """Undelivered items, oldest first (the order they should reach the helpdesk).
+
+        With `due_at`, only those whose retry wait (after a failure of their own) is over.
+        """
+        due = "" if due_at is None else " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT request_id, kind, payload, attempts, last_error FROM outbox "
-                "WHERE state = 'pending' ORDER BY created_at, rowid"
+                f"WHERE state = 'pending'{due} ORDER BY created_at, rowid",
+                () if due_at is None else (due_at,),
             ).fetchall()
         return [OutboxItem(row[0], row[1], json.loads(row[2]), row[3], row[4]) for row in rows]
 
@@ -83,13 +99,30 @@ class Outbox:
                 (time.time(), request_id),
             )
 
-    def record_attempt(self, request_id: str, error: str) -> None:
-        """Remember a failed try; the item stays pending and is retried."""
+    def record_attempt(self, request_id: str, error: str, own_fault: bool = False) -> None:
+        """Remember a failed try; the item stays pending and is retried.
+
+        `own_fault`: the helpdesk answered but failed on this item (5xx), so it waits
+        `retry_delay` before its next try while the items behind it go on.
+        """
+        now = time.time()
         with self._connect() as conn:
+            row = conn.execute(
+                "SELECT attempts FROM outbox WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            if row is None:
+                return
+            attempts = row[0] + 1
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, last_error = ? "
-                "WHERE request_id = ?",
-                (time.time(), error[:1000], request_id),
+                "UPDATE outbox SET attempts = ?, last_attempt_at = ?, last_error = ?, "
+                "next_attempt_at = ? WHERE request_id = ?",
+                (
+                    attempts,
+                    now,
+                    error[:1000],
+                    now + retry_delay(attempts) if own_fault else None,
+                    request_id,
+                ),
             )
 
     def mark_rejected(self, request_id: str, error: str) -> None:
@@ -106,6 +139,10 @@ class Outbox:
             with closing(sqlite3.connect(self.path, timeout=10)) as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
+                have = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+                for column, kind in _ADDED_COLUMNS.items():
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
             self._ready = True
         with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
             yield conn

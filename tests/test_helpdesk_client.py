@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +29,7 @@ from actions.helpdesk import (
     HelpdeskUnavailable,
     TicketCreated,
 )
-from actions.outbox import Outbox
+from actions.outbox import Outbox, retry_delay
 
 if TYPE_CHECKING:
     from tests.conftest import HelpdeskServer
@@ -156,6 +159,49 @@ def test_outbox_keeps_items_until_delivered(outbox: Outbox) -> None:
 def test_outbox_survives_a_new_instance(outbox: Outbox) -> None:
     outbox.put("ticket", "r1", {"a": 1})
     assert [item.request_id for item in Outbox(outbox.path).pending()] == ["r1"]
+
+
+def test_an_item_the_helpdesk_failed_on_waits_its_own_retry_time(outbox: Outbox) -> None:
+    outbox.put("ticket", "bad", {"a": 1})
+    outbox.put("ticket", "good", {"b": 2})
+    now = time.time()
+    outbox.record_attempt("bad", "HTTP 500: internal error", own_fault=True)
+    outbox.record_attempt("good", "connection refused")  # the helpdesk was down: no wait
+
+    assert [item.request_id for item in outbox.pending(due_at=now)] == ["good"]
+    assert [item.request_id for item in outbox.pending()] == ["bad", "good"]
+    later = now + retry_delay(1) + 1
+    assert [item.request_id for item in outbox.pending(due_at=later)] == ["bad", "good"]
+
+    outbox.record_attempt("bad", "HTTP 500: internal error", own_fault=True)
+    assert retry_delay(2) > retry_delay(1)
+    assert [item.request_id for item in outbox.pending(due_at=later)] == ["good"]
+
+
+@pytest.mark.parametrize(
+    ("attempts", "seconds"), [(0, 15.0), (1, 15.0), (2, 30.0), (6, 600.0), (50, 600.0)]
+)
+def test_retry_delay_grows_and_stops_growing(attempts: int, seconds: float) -> None:
+    assert retry_delay(attempts) == seconds
+
+
+def test_an_outbox_file_from_before_retry_times_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old-outbox.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute(
+            "CREATE TABLE outbox (request_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+            "payload TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', "
+            "created_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+            "last_attempt_at REAL, last_error TEXT, delivered_at REAL)"
+        )
+        conn.execute(
+            "INSERT INTO outbox (request_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+            ("old", "ticket", '{"a": 1}', 1.0),
+        )
+    old = Outbox(path)
+    assert [item.request_id for item in old.pending(due_at=time.time())] == ["old"]
+    old.record_attempt("old", "HTTP 502", own_fault=True)
+    assert old.pending(due_at=time.time()) == []
 
 
 # --- creating tickets ------------------------------------------------------------
@@ -300,6 +346,66 @@ async def test_server_error_keeps_the_ticket(failing_server: str, outbox: Outbox
     with pytest.raises(HelpdeskUnavailable):
         await client.create_ticket(ticket())
     assert "503" in outbox.pending()[0].last_error
+
+
+@pytest.fixture
+def choosy_server() -> Iterator[tuple[str, list[str]]]:
+    """A helpdesk that fails (500) on any ticket mentioning "poison" and files the rest;
+    also the list of conversation ids it was sent, in order."""
+    seen: list[str] = []
+
+    class Choosy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body["conversation_id"])
+            if "poison" in json.dumps(body):
+                status, answer = 500, {"error": "internal error"}
+            else:
+                status = 201
+                answer = {
+                    "number": f"T-{len(seen):05d}",
+                    "due_at": "2030-01-02T10:00:00+00:00",
+                    "queue_position": 1,
+                    "status": "open",
+                }
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Choosy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.asyncio
+async def test_an_item_the_helpdesk_fails_on_never_blocks_the_next_handoff(
+    choosy_server: tuple[str, list[str]], outbox: Outbox
+) -> None:
+    url, seen = choosy_server
+    client = HelpdeskClient(url, "t", outbox)
+    with pytest.raises(HelpdeskUnavailable) as failed:
+        await client.create_ticket(ticket("conv-poison", topic="poison"))
+    assert failed.value.failed_on_this_item
+
+    # The next customers' handoffs go through at once; the bad item is not retried
+    # in front of each of them but waits its own time.
+    for n in range(3):
+        created = await client.create_ticket(ticket(f"conv-next-{n}"))
+        assert created.number.startswith("T-")
+    assert seen == ["conv-poison", "conv-next-0", "conv-next-1", "conv-next-2"]
+    assert await client.flush_outbox() == 0
+    [waiting] = outbox.pending()
+    assert waiting.request_id and "500" in (waiting.last_error or "")
+    assert outbox.pending(due_at=time.time()) == []
 
 
 @pytest.mark.asyncio
