@@ -30,6 +30,11 @@ REPLACEMENT = "\ufffd"
 # C0 controls except tab, newline and carriage return, plus DEL: never meant as text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# JSON text that may decode to what `clean_text` replaces or removes, escaped (as
+# json.dumps writes it by default) or raw: only such documents need `clean_json`.
+_JSON_MAY_NEED_CLEANING = re.compile(
+    r"\\u(?:[dD][89a-fA-F]|00[01]|007[fF])|\\[bf]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
+)
 
 
 class InvalidInput(ValueError):
@@ -56,6 +61,11 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {clean_text(str(key)): clean_json(item) for key, item in value.items()}
     return value
+
+
+def json_may_need_cleaning(text: str) -> bool:
+    """False when decoding `text` can't give a string `clean_text` would change (fast)."""
+    return _JSON_MAY_NEED_CLEANING.search(text) is not None
 
 
 def json_depth_exceeds(value: Any, max_depth: int) -> bool:
@@ -88,7 +98,7 @@ def loads_json(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         try:
             body = bytes(body).decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidInput("the body is not valid UTF-8") from None
+            raise InvalidInput("the body is not valid UTF-8; send JSON") from None
     if not body.strip():
         raise InvalidInput("the body is empty; send JSON")
     try:

@@ -213,7 +213,7 @@ def accounts_blueprint() -> Blueprint:
     async def unlock(request: Request, username: str) -> HTTPResponse:
         if not store.unlock(request.app.ctx.engine, username):
             return render_staff(
-                request, "denied.html", status=404, message=f"There is no user {username!r}."
+                request, "denied.html", status=404, message=f"There is no user {username[:64]!r}."
             )
         return redirect(f"/admin?unlocked={store.normalize_username(username)}", status=303)
 

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
 from bot.admin.masking import mask
+from bot.inbound import clean_json, json_may_need_cleaning
 
 logger = logging.getLogger(__name__)
 
@@ -155,10 +156,17 @@ def _query(since: datetime | None, until: datetime | None) -> sa.sql.Select:
 
 
 def _event(row: Row) -> _Event | None:
-    """A row as an event, or None for a row that can't be read (it is skipped, not fatal)."""
+    """A row as an event, or None for a row that can't be read (it is skipped, not fatal).
+
+    Text is cleaned like every text the service takes in (`bot.inbound.clean_text`): a
+    customer message with half an emoji (a lone surrogate) shows U+FFFD instead of
+    breaking the page, the JSON and the CSV export for everyone.
+    """
     try:
         data = json.loads(row.data) if row.data else {}
-    except (TypeError, ValueError):
+        if isinstance(row.data, str) and json_may_need_cleaning(row.data):
+            data = clean_json(data)
+    except (TypeError, ValueError, RecursionError):
         logger.warning("skipping tracker event %s of %s: data is not JSON", row.id, row.sender_id)
         return None
     if not isinstance(data, dict):

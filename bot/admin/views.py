@@ -46,6 +46,7 @@ from bot.admin.runs import RunBusy, get_run, give_up_stale, list_runs, run_under
 from bot.admin.service import INBOX_DAYS, Admin, utc_now
 from bot.admin.summary import FIGURES, percent
 from bot.admin.trainer import NOISE
+from bot.inbound import MAX_INTEGER
 from bot.stack import PROJECT_ROOT
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +98,11 @@ def parse_filters(args: Any) -> InboxFilter:
         until=day("until"),
         search=(args.get("search") or "").strip()[:200] or None,
     )
+
+
+def stored_id(value: int) -> bool:
+    """Whether a path's id could be a row id: the database can't even compare larger ones."""
+    return 0 < value <= MAX_INTEGER
 
 
 def safe_back(target: str | None, default: str = "/admin/inbox") -> str:
@@ -411,7 +417,7 @@ def admin_blueprint() -> Blueprint:
     @require_user("admin")
     async def training_run(request: Request, run_id: int) -> HTTPResponse:
         admin = admin_of(request)
-        run = get_run(admin.engine, run_id)
+        run = get_run(admin.engine, run_id) if stored_id(run_id) else None
         if run is None:
             raise NotFound(f"no training run {run_id}")
         model = next((m for m in registry.list_models(admin.engine) if m.run_id == run.id), None)
@@ -429,7 +435,7 @@ def admin_blueprint() -> Blueprint:
     @require_user("admin", api=True)
     async def run_json(request: Request, run_id: int) -> HTTPResponse:
         admin = admin_of(request)
-        run = get_run(admin.engine, run_id)
+        run = get_run(admin.engine, run_id) if stored_id(run_id) else None
         if run is None:
             return json({"error": f"no training run {run_id}"}, status=404)
         return json({**run.as_json(), "log": log_tail(run.log_path)})

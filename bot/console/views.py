@@ -22,7 +22,6 @@ Assets (signed-in only): /console/static/console.js, /console/static/console.css
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from functools import wraps
@@ -40,10 +39,12 @@ from bot.accounts.guard import require_user
 from bot.accounts.web import render_staff, staff_asset, staff_templates
 from bot.console import canned, workflow
 from bot.console.workflow import Agent, Outcome
+from bot.inbound import clean_text, loads_json
 from bot.tickets import store
 from bot.tickets.api import snapshot, summary_json, ticket_json
 from bot.tickets.live import Closed, sse_format
 from bot.tickets.store import ACTIVE_STATUSES, Conflict, Ticket
+from bot.tickets.validation import no_ticket, shown_number
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -267,7 +268,9 @@ def console_blueprint() -> Blueprint:
                 request,
                 "denied.html",
                 status=404,
-                message=f"There is no ticket {number}. It may have a different number.",
+                message=(
+                    f"There is no ticket {shown_number(number)}. It may have a different number."
+                ),
             )
         now = _now()
         clock = Clock(request.app.ctx.settings.timezone, now)
@@ -293,7 +296,7 @@ def console_blueprint() -> Blueprint:
     @agent_only
     async def form_action(request: Request, number: str, action: str) -> HTTPResponse:
         if action not in ACTIONS:
-            raise NotFound(f"no action {action}")
+            raise NotFound(f"no action {clean_text(action)[:40]}")
         target = f"/console/tickets/{quote(number)}"
         try:
             await run_action(
@@ -346,23 +349,18 @@ def console_blueprint() -> Blueprint:
     async def api_ticket(request: Request, number: str) -> HTTPResponse:
         ticket = store.get_ticket(request.app.ctx.engine, number)
         if ticket is None:
-            return json({"error": f"no ticket {number}"}, status=404)
+            raise no_ticket(number)
         return json(console_ticket_json(request, ticket), headers={"Cache-Control": "no-store"})
 
     @blueprint.post("/console/api/tickets/<number>/<action>")
     @agent_api
     async def api_action(request: Request, number: str, action: str) -> HTTPResponse:
         if action not in ACTIONS:
-            return json({"error": f"no action {action}"}, status=404)
-        body: dict[str, Any] = {}
-        if request.body:
-            try:
-                parsed = jsonlib.loads(request.body)
-            except (ValueError, UnicodeDecodeError):
-                return json({"error": "the body must be JSON"}, status=400)
-            if not isinstance(parsed, dict):
-                return json({"error": "the body must be a JSON object"}, status=400)
-            body = parsed
+            raise NotFound(f"no action {clean_text(action)[:40]}")
+        # No body is fine (claim, resolve...); one that isn't a JSON object is a 400.
+        body = loads_json(request.body) if request.body else {}
+        if not isinstance(body, dict):
+            return json({"error": "the body must be a JSON object"}, status=400)
         try:
             outcome = await run_action(request, number, action, body)
         except Conflict as error:
@@ -377,11 +375,11 @@ def console_blueprint() -> Blueprint:
     @blueprint.get("/console/api/canned-replies")
     @agent_api
     async def api_canned(request: Request) -> HTTPResponse:
-        number = request.args.get("ticket")
+        number = clean_text(request.args.get("ticket") or "")
         if number:
             ticket = store.get_ticket(request.app.ctx.engine, number)
             if ticket is None:
-                return json({"error": f"no ticket {number}"}, status=404)
+                raise no_ticket(number)
             return json(
                 {
                     "language": ticket.language,

@@ -26,14 +26,15 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sanic import Sanic
-from sanic.exceptions import InvalidUsage, NotFound
+from sanic.exceptions import InvalidUsage
 
 from bot.console.rasa import RasaClient, RasaResult
+from bot.inbound import clean_text
 from bot.mail import MailError, send_mail
 from bot.tickets import store
 from bot.tickets.api import iso, message_json, publish
 from bot.tickets.store import Conflict, NewMessage, Ticket
-from bot.tickets.validation import MAX_TEXT
+from bot.tickets.validation import MAX_TEXT, no_ticket
 
 MAIL_TEMPLATES = Path(__file__).resolve().parent / "templates" / "mail"
 MAIL_SUBJECTS = {
@@ -78,22 +79,22 @@ def _rasa(app: Sanic) -> RasaClient:
 
 
 def _get(app: Sanic, number: str) -> Ticket:
-    ticket = store.get_ticket(_engine(app), number)
-    if ticket is None:
-        raise NotFound(f"no ticket {number}")
-    return ticket
+    return _found(store.get_ticket(_engine(app), number), number)
 
 
 def _found(ticket: Ticket | None, number: str) -> Ticket:
     if ticket is None:
-        raise NotFound(f"no ticket {number}")
+        raise no_ticket(number)
     return ticket
 
 
 def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
+    """An agent's text as stored and sent: cleaned like every text (`bot.inbound`)."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidUsage(f"the {what} must be text")
+    text = clean_text(value or "").strip()
+    if not text:
         raise InvalidUsage(f"write the {what} first")
-    text = value.strip()
     if len(text) > MAX_TEXT:
         raise InvalidUsage(f"the {what} is longer than {MAX_TEXT} characters")
     return text
@@ -173,7 +174,7 @@ async def reply(app: Sanic, agent: Agent, number: str, text: Any) -> Outcome:
     message = NewMessage(sender="agent", text=text, sent_at=_now(), author=agent.first_name)
     added = store.append_message(_engine(app), number, message)
     if added is None:
-        raise NotFound(f"no ticket {number}")
+        raise no_ticket(number)
     ticket, message_id = added.ticket, added.message_id
     pushed = await _rasa(app).push(
         ticket.conversation_id,

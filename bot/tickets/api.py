@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sanic import Blueprint, Sanic
-from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
@@ -177,7 +176,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def _found(ticket: store.Ticket | None, number: str) -> store.Ticket:
     if ticket is None:
-        raise NotFound(f"no ticket {number}")
+        raise validation.no_ticket(number)
     return ticket
 
 

@@ -6,15 +6,15 @@ Clients are programs (the action server, the agent console); a precise message
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from sanic.exceptions import InvalidUsage
+from sanic.exceptions import InvalidUsage, NotFound
 from sanic.request import Request
 
+from bot.inbound import MAX_MESSAGE_LENGTH, clean_text, loads_json, whole_number
 from bot.tickets.store import (
     CONTACT_METHODS,
     LANGUAGES,
@@ -26,10 +26,12 @@ from bot.tickets.store import (
     NewTicket,
 )
 
-MAX_TEXT = 5000
+MAX_TEXT = MAX_MESSAGE_LENGTH
 MAX_CLIENT_MESSAGE_ID = 100
 MAX_TRANSCRIPT = 1000
 MAX_LIST_LIMIT = 200
+# How much of an unknown ticket number a 404 repeats back (paths may be kilobytes long).
+SHOWN_NUMBER = 40
 
 TICKET_FIELDS = {
     "request_id",
@@ -47,16 +49,27 @@ CHANGE_FIELDS = {"status", "assignee", "priority", "rating"}
 
 
 def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; anything else is the client's mistake (400)."""
+    """The body as a JSON object, strings cleaned (`bot.inbound`); anything else is a 400.
+
+    Malformed, non-UTF-8, too deep or NaN-carrying JSON raises InvalidInput, which the
+    error handler (`bot.errors`) answers with a 400 and its reason.
+    """
     if not request.body:
         raise InvalidUsage("request body must be a JSON object")
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidUsage(f"malformed JSON: {error}") from None
+    body = loads_json(request.body)
     if not isinstance(body, dict):
-        raise InvalidUsage("request body must be a JSON object")
+        raise InvalidUsage(f"request body must be a JSON object, not {_json_type(body)}")
     return body
+
+
+def shown_number(number: str) -> str:
+    """A ticket number from a path as messages repeat it: cleaned, a long one clipped."""
+    return _clip(clean_text(number), SHOWN_NUMBER)
+
+
+def no_ticket(number: str) -> NotFound:
+    """The 404 for a ticket number nobody has."""
+    return NotFound(f"no ticket {shown_number(number)}")
 
 
 def new_ticket(body: Mapping[str, Any], now: datetime) -> NewTicket:
@@ -130,13 +143,15 @@ def listing(args: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     statuses = [s for raw in args.get("status", []) for s in raw.split(",") if s.strip()]
     for status in statuses:
         if status.strip() not in STATUSES:
-            raise InvalidUsage(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+            raise InvalidUsage(
+                f"status must be one of {', '.join(STATUSES)}, not {_clip(repr(status))}"
+            )
     conversation = args.get("conversation_id")
     return {
         "statuses": [s.strip() for s in statuses],
-        "conversation_id": conversation[0] if conversation else None,
-        "limit": _count(args, "limit", 50, 1, MAX_LIST_LIMIT),
-        "offset": _count(args, "offset", 0, 0, None),
+        "conversation_id": clean_text(conversation[0]) if conversation else None,
+        "limit": whole_number(_first(args, "limit"), "limit", 50, 1, MAX_LIST_LIMIT),
+        "offset": whole_number(_first(args, "offset"), "offset", 0, 0),
     }
 
 
@@ -218,26 +233,32 @@ def _choice(
     if value is None and default is not None:
         return default
     if value not in choices:
-        shown = "missing" if value is None else repr(value)
+        shown = "missing" if value is None else _clip(repr(value))
         raise InvalidUsage(f"{prefix}{name} must be one of {', '.join(choices)} (got {shown})")
     return value
 
 
-def _count(
-    args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int | None
-) -> int:
-    raw = args.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw[0])
-    except ValueError:
-        raise InvalidUsage(f"{name} must be a whole number") from None
-    if value < low:
-        raise InvalidUsage(f"{name} must be at least {low}")
-    if high is not None and value > high:
-        raise InvalidUsage(f"{name} must be at most {high}")
-    return value
+def _first(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = args.get(name)
+    return values[0] if values else None
+
+
+def _clip(shown: str, length: int = 60) -> str:
+    """Enough of a client's value to recognise it in an error message."""
+    return shown if len(shown) <= length else shown[:length] + "…"
+
+
+def _json_type(value: Any) -> str:
+    """How a client would name the JSON value it sent (for the 400's message)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def _reject_unknown(body: Mapping[str, Any], allowed: set[str]) -> None:
