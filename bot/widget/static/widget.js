@@ -68,6 +68,8 @@
           "Viesti on hieman pitkä: enintään {max} merkkiä kerralla. Voit lähettää sen osissa – tekstisi on tallessa kentässä.",
         bad_request:
           "Viesti ei mennyt perille. Tekstisi on tallessa kentässä, joten voit lähettää sen uudelleen.",
+        too_many_messages:
+          "Hetki vain – käsittelen vielä aiempia viestejäsi. Tekstisi on tallessa kentässä, joten voit lähettää sen pian uudelleen.",
       },
       waitingTitle: "Asiakaspalvelija hoitaa asiasi",
       ticket: "Palvelupyyntö {ticket}",
@@ -120,6 +122,8 @@
           "That message is a little long: up to {max} characters at a time. You can send it in parts – your text is still in the box.",
         bad_request:
           "That message didn't get through. Your text is still in the box, so you can send it again.",
+        too_many_messages:
+          "Just a moment – I'm still going through your earlier messages. Your text is still in the box, so you can send it again shortly.",
       },
       waitingTitle: "A person is taking this forward",
       ticket: "Ticket {ticket}",
