@@ -18,7 +18,13 @@ widgets work too, plus what a support chat needs:
   retried while the helpdesk is down) and its receipt says `added_to_ticket`;
 - an Origin allow-list (Rasa's channel passes `cors_allowed_origins=[]`, which
   switches the check off) and an awaited `enter_room` (Rasa's channel forgets
-  the `await`, so with python-socketio 5.x replies reach nobody).
+  the `await`, so with python-socketio 5.x replies reach nobody);
+- bad input answered, never a traceback: packets are decoded with the JSON rules
+  of `bot.inbound` (depth, no NaN, lone surrogates -> U+FFFD); a packet that
+  doesn't decode, an event that isn't `[name, ...]`, binary attachments, unknown
+  events and fields of the wrong type get `error bad_request` and the socket
+  stays; a websocket text frame that is not UTF-8 closes that socket with 1007
+  (RFC 6455 allows nothing else), and the widget reconnects.
 
 Everything per session lives in this process; see `bot.channels.history` for what
 several Rasa replicas would need.
@@ -35,15 +41,23 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import engineio
+from engineio import packet as engineio_packet
+from engineio import payload as engineio_payload
+from engineio.async_drivers.sanic import WebSocket as SanicEngineSocket
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic.server.websockets.frame import WebsocketFrameAssembler
 from socketio import AsyncServer
+from socketio import packet as socketio_packet
+from websockets.frames import Frame
 
 from bot.channels.history import RecentMessageIds, SessionMemory
 from bot.channels.sessions import SessionSigner
 from bot.channels.ticket_messages import TicketForwarder
+from bot.inbound import MAX_INTEGER, MAX_MESSAGE_LENGTH, InvalidInput, loads_json
 
 try:
     from sanic_cors.core import SANIC_CORS_EVALUATED
@@ -52,7 +66,6 @@ except ImportError:  # pragma: no cover - sanic-cors comes with Rasa
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_LENGTH = 5000
 MAX_MESSAGE_ID_LENGTH = 128
 MAX_CONVERSATION_ID_LENGTH = 255
 MAX_PUSH_BYTES = 64 * 1024
@@ -98,8 +111,8 @@ def page_metadata(data: dict[str, Any]) -> dict[str, Any]:
         value = data.get(key)
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except ValueError:
+                value = loads_json(value)
+            except InvalidInput:
                 continue
         if not isinstance(value, dict):
             continue
@@ -127,6 +140,204 @@ def text_parts(text: str) -> list[str]:
     return [part for part in text.strip().split("\n\n") if part.strip()] or [text]
 
 
+def field_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with the fields every client event may carry, or None.
+
+    A token that doesn't verify only starts a new session (the protocol says so);
+    a token or page data of the wrong type is a broken client: `bad_request`.
+    """
+    session_id = data.get("session_id")
+    if session_id is not None and not isinstance(session_id, str):
+        return "session_id must be a string"
+    for key in ("metadata", "customData"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, (dict, str)):
+            return f"{key} must be an object"
+    return None
+
+
+def last_seq_of(data: dict[str, Any]) -> int | None:
+    """`last_seq` of a session_request: None, or InvalidInput if not a whole number >= 0."""
+    last_seq = data.get("last_seq")
+    if last_seq is None:
+        return None
+    if isinstance(last_seq, bool) or not isinstance(last_seq, int):
+        raise InvalidInput("last_seq must be a whole number")
+    if not 0 <= last_seq <= MAX_INTEGER:
+        raise InvalidInput(f"last_seq must be from 0 to {MAX_INTEGER}")
+    return last_seq
+
+
+# --- packets: bad input answered without a traceback ------------------------------------
+#
+# python-socketio and python-engineio decode what arrives and log an exception
+# (a traceback in the Rasa log) for anything they can't: a truncated or
+# 50,000-deep packet, an event without a name, `4` alone, a binary frame, an
+# engine.io packet type that doesn't exist. The classes below decode with the
+# rules of `bot.inbound` and turn each of those into a warning line and, where
+# socket.io can answer, an `error bad_request`; the socket stays connected.
+
+
+class InvalidPacket(ValueError):
+    """A packet a widget may not send; `str(error)` says why (for the log)."""
+
+
+class InboundJson:
+    """The JSON of engine.io and socket.io packets (python-socketio's `json=` option).
+
+    `loads` is `bot.inbound.loads_json`: a depth limit instead of a RecursionError,
+    no NaN/Infinity, lone surrogates -> U+FFFD before any handler sees the text.
+    Its InvalidInput is a ValueError, which engine.io already treats as "not JSON".
+    """
+
+    @staticmethod
+    def loads(text: str | bytes, **_: Any) -> Any:
+        return loads_json(text)
+
+    @staticmethod
+    def dumps(value: Any, **options: Any) -> str:
+        return json.dumps(value, **options)
+
+
+# What a widget sends: no binary attachments (nothing in the protocol is binary,
+# and a BINARY_EVENT would take the next packets as its attachments), and never
+# CONNECT_ERROR (a server's packet).
+CLIENT_PACKET_TYPES = (
+    socketio_packet.CONNECT,
+    socketio_packet.DISCONNECT,
+    socketio_packet.EVENT,
+    socketio_packet.ACK,
+)
+
+
+class CheckedPacket(socketio_packet.Packet):
+    """A socket.io packet whose decoding fails only with InvalidPacket."""
+
+    json = InboundJson
+
+    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
+        # The library skips decoding an empty packet and dispatches an empty EVENT.
+        if encoded_packet is not None and not encoded_packet:
+            raise InvalidPacket("an empty socket.io packet")
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+
+    def decode(self, encoded_packet: Any) -> int:
+        if not isinstance(encoded_packet, str):
+            raise InvalidPacket("binary data is not part of the widget protocol")
+        try:
+            attachments = super().decode(encoded_packet)
+        except (ValueError, TypeError, IndexError) as error:
+            raise InvalidPacket(f"undecodable socket.io packet ({error})") from None
+        if self.packet_type not in CLIENT_PACKET_TYPES:
+            raise InvalidPacket(f"socket.io packet type {self.packet_type} is not accepted")
+        if self.packet_type == socketio_packet.EVENT and not (
+            isinstance(self.data, list) and self.data and isinstance(self.data[0], str)
+        ):
+            raise InvalidPacket("an event must be a list that starts with its name")
+        return attachments or 0
+
+
+def engineio_frame_problem(frame: str | bytes) -> str | None:
+    """Why engine.io would fail on this packet (with a traceback), or None.
+
+    Decoded with engine.io's own parser: an empty frame, a first character that
+    isn't a packet type or bad base64 raise, and types above 6 fail later.
+    """
+    if isinstance(frame, (bytes, bytearray)):
+        return None  # a binary message: CheckedPacket answers it
+    try:
+        decoded = engineio_packet.Packet(encoded_packet=frame)
+    except (ValueError, TypeError, IndexError) as error:  # binascii.Error is a ValueError
+        return f"undecodable engine.io packet ({error})"
+    if not 0 <= decoded.packet_type < len(engineio_packet.packet_names):
+        return f"unknown engine.io packet type {decoded.packet_type}"
+    return None
+
+
+def polling_body_problem(body: bytes) -> str | None:
+    """Why engine.io would fail on this long-polling POST body, or None."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not valid UTF-8"
+    try:
+        packets = engineio_payload.Payload(encoded_payload=text).packets
+    except (ValueError, TypeError, IndexError, KeyError) as error:
+        return f"undecodable engine.io payload ({error})"
+    for decoded in packets:
+        if not 0 <= decoded.packet_type < len(engineio_packet.packet_names):
+            return f"unknown engine.io packet type {decoded.packet_type}"
+    return None
+
+
+class Utf8CheckingAssembler(WebsocketFrameAssembler):
+    """Sanic's frame assembler, failing a text frame that is not UTF-8 as RFC 6455 says.
+
+    Sanic's raises UnicodeDecodeError in a task nobody awaits: a traceback, and a
+    socket that hangs until the ping timeout. Here: a warning and close code 1007.
+    """
+
+    async def put(self, frame: Frame) -> None:
+        try:
+            await super().put(frame)
+        except UnicodeDecodeError:
+            logger.warning("widget: a websocket text frame was not UTF-8: closed with 1007")
+            self.protocol.fail_connection(1007, "text frames must be UTF-8")
+
+
+class CheckedWebSocket(SanicEngineSocket):
+    """engine.io's Sanic websocket, skipping packets engine.io can't decode (with a warning)."""
+
+    async def __call__(self, environ: dict[str, Any]) -> Any:
+        # engineio.async_drivers.sanic.WebSocket.__call__, plus the checking assembler.
+        request = environ["sanic.request"]
+        protocol = request.transport.get_protocol()
+        self._sock = await protocol.websocket_handshake(request)
+        self._sock.assembler = Utf8CheckingAssembler(self._sock)
+        self.environ = environ
+        await self.handler(self)
+        return self.server._ok()
+
+    async def wait(self) -> str | bytes:
+        while True:
+            frame = await super().wait()
+            problem = engineio_frame_problem(frame)
+            if problem is None:
+                return frame
+            logger.warning("widget: ignored a websocket frame: %s", problem)
+
+
+class WidgetEngineServer(engineio.AsyncServer):
+    """engine.io's server with CheckedWebSocket for the websocket transport."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._async = {**self._async, "websocket": CheckedWebSocket}
+
+
+class WidgetSocketServer(AsyncServer):
+    """python-socketio's server that answers an undecodable packet with `error bad_request`.
+
+    Note: `json=` also sets engine.io's packet JSON for the whole process (the
+    library keeps it in a class attribute); this process has no other socket.io.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(serializer=CheckedPacket, json=InboundJson, **options)
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return WidgetEngineServer
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except InvalidPacket as error:
+            logger.warning("widget: ignored a socket.io packet: %s", error)
+            sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+            if sid is not None and self.manager.is_connected(sid, "/"):
+                await self.emit("error", {"code": "bad_request"}, to=sid)
+
+
 class SocketBlueprint(Blueprint):
     """A blueprint that also mounts the socket.io server on the app.
 
@@ -148,6 +359,11 @@ class SocketBlueprint(Blueprint):
 
         async def socketio_requests(request: Request) -> HTTPResponse:
             setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+            # The long-polling transport's packets, checked like the websocket's.
+            problem = polling_body_problem(request.body) if request.body else None
+            if problem is not None:
+                logger.warning("widget: refused a polling request: %s", problem)
+                return response.text(f"Bad Request: {problem}", status=400)
             return await sio.handle_request(request)
 
         app.add_route(
@@ -260,7 +476,6 @@ class WidgetInput(InputChannel):
             push_token=str(credentials.get("push_token") or ""),
             socketio_path=credentials.get("socketio_path") or "/socket.io",
             greet_new_sessions=_as_bool(credentials.get("greet_new_sessions", True)),
-            max_message_length=int(credentials.get("max_message_length") or MAX_MESSAGE_LENGTH),
             helpdesk_url=str(credentials.get("helpdesk_url") or "") or None,
             helpdesk_token=str(credentials.get("helpdesk_token") or "") or None,
         )
@@ -272,7 +487,6 @@ class WidgetInput(InputChannel):
         push_token: str = "",
         socketio_path: str = "/socket.io",
         greet_new_sessions: bool = True,
-        max_message_length: int = MAX_MESSAGE_LENGTH,
         helpdesk_url: str | None = None,
         helpdesk_token: str | None = None,
         forwarder: TicketForwarder | None = None,
@@ -284,7 +498,6 @@ class WidgetInput(InputChannel):
             logger.warning("widget channel: no push_token, so POST /webhooks/widget/push is off")
         self.socketio_path = socketio_path
         self.greet_new_sessions = greet_new_sessions
-        self.max_message_length = max_message_length
         self.sessions = SessionMemory()
         self.message_ids = RecentMessageIds()
         # Customer messages to the ticket while handed off; the helpdesk API takes
@@ -336,6 +549,11 @@ class WidgetInput(InputChannel):
             payload["message_id"] = message_id
         await self._emit_to(sid, "error", payload)
 
+    async def _bad_request(self, sid: str, reason: str, message_id: str | None = None) -> None:
+        """`error bad_request` for a payload a widget should never send (logged: why)."""
+        logger.warning("widget socket %s: bad_request: %s", sid, reason)
+        await self._error(sid, "bad_request", message_id)
+
     # --- sockets --------------------------------------------------------------------
 
     async def _socket_session(self, sid: str) -> str | None:
@@ -363,7 +581,16 @@ class WidgetInput(InputChannel):
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            await self._error(sid, "bad_request")
+            await self._bad_request(sid, "session_request payload is not an object")
+            return
+        problem = field_problem(data)
+        if problem is not None:
+            await self._bad_request(sid, problem)
+            return
+        try:
+            last_seq = last_seq_of(data)
+        except InvalidInput as error:
+            await self._bad_request(sid, str(error))
             return
         session_id = self.signer.verify(data.get("session_id"))
         resumed = session_id is not None
@@ -371,9 +598,6 @@ class WidgetInput(InputChannel):
             session_id, token = self.signer.new_session()
         else:
             token = data["session_id"]
-        last_seq = data.get("last_seq")
-        if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
-            last_seq = None
 
         state = self.sessions.get(session_id)
         state.metadata.update(page_metadata(data))
@@ -397,7 +621,7 @@ class WidgetInput(InputChannel):
 
     async def _user_uttered(self, sid: str, data: Any) -> None:
         if not isinstance(data, dict):
-            await self._error(sid, "bad_request")
+            await self._bad_request(sid, "user_uttered payload is not an object")
             return
         message_id = data.get("message_id")
         if message_id is None:
@@ -408,17 +632,21 @@ class WidgetInput(InputChannel):
             or not str(message_id).strip()
             or len(str(message_id)) > MAX_MESSAGE_ID_LENGTH
         ):
-            await self._error(sid, "bad_request")
+            await self._bad_request(sid, "message_id must be a short string")
             return
         message_id = str(message_id)
+        problem = field_problem(data)
+        if problem is not None:
+            await self._bad_request(sid, problem, message_id)
+            return
         text = data.get("message")
         if not isinstance(text, str):
-            await self._error(sid, "bad_request", message_id)
+            await self._bad_request(sid, "message must be a string", message_id)
             return
         if not text.strip():
             await self._error(sid, "empty_message", message_id)
             return
-        if len(text) > self.max_message_length:
+        if len(text) > MAX_MESSAGE_LENGTH:
             await self._error(sid, "message_too_long", message_id)
             return
 
@@ -505,9 +733,9 @@ class WidgetInput(InputChannel):
         if len(request.body or b"") > MAX_PUSH_BYTES:
             return response.json({"error": "body too large"}, status=413)
         try:
-            body = json.loads(request.body or b"")
-        except ValueError:
-            return response.json({"error": "body must be JSON"}, status=400)
+            body = loads_json(request.body or b"")
+        except InvalidInput as error:
+            return response.json({"error": f"body must be JSON: {error}"}, status=400)
         if not isinstance(body, dict):
             return response.json({"error": "body must be a JSON object"}, status=400)
         conversation_id = body.get("conversation_id")
@@ -532,7 +760,7 @@ class WidgetInput(InputChannel):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(
+        sio = WidgetSocketServer(
             async_mode="sanic",
             # The allow-list: engine.io refuses a request whose Origin is not in it.
             # (Never [] : that switches the check off, as in Rasa's own channel.)
@@ -578,13 +806,24 @@ class WidgetInput(InputChannel):
             logger.debug("widget socket %s connected", sid)
             return True
 
+        # One payload per event; more arguments are a broken client (not a TypeError).
         @sio.on("session_request")
-        async def session_request(sid: str, data: Any = None) -> None:
+        async def session_request(sid: str, data: Any = None, *extra: Any) -> None:
+            if extra:
+                await self._bad_request(sid, "session_request takes one payload")
+                return
             await self._session_request(sid, data)
 
         @sio.on("user_uttered")
-        async def user_uttered(sid: str, data: Any = None) -> None:
+        async def user_uttered(sid: str, data: Any = None, *extra: Any) -> None:
+            if extra:
+                await self._bad_request(sid, "user_uttered takes one payload")
+                return
             await self._user_uttered(sid, data)
+
+        @sio.on("*")
+        async def unknown_event(event: str, sid: str, *_: Any) -> None:
+            await self._bad_request(sid, f"unknown event {event[:64]!r}")
 
         return widget
 
