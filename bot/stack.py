@@ -31,6 +31,7 @@ from bot.supervision import (
     Program,
     Supervisor,
     render_config,
+    stop_when_parent_dies,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -249,6 +250,7 @@ class Stack:
             env=dict(self.config.env),
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
+            preexec_fn=stop_when_parent_dies,
         )
         if output is not None:
             output.close()

@@ -21,9 +21,11 @@ Tests and `bot.stack` talk to it over its XML-RPC socket (`Supervisor`).
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import os
 import shlex
+import signal
 import socket
 import xmlrpc.client
 from collections.abc import Sequence
@@ -39,6 +41,18 @@ STOP_WAIT_SECONDS = 20
 # supervisord's states of a child (supervisor.states.ProcessStates names).
 ALIVE_STATES = frozenset({"STARTING", "RUNNING"})
 GAVE_UP_STATES = frozenset({"FATAL"})
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stop_when_parent_dies() -> None:
+    """For Popen's preexec_fn: supervisord gets SIGTERM (and stops its children) when
+    the process that started it dies, even by `kill -9`, so nothing is left running."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's own stop() still works
+        pass
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,10 @@ def test_a_process_that_keeps_failing_is_retried_with_backoff(tmp_path: Path) ->
             stack.stop()
 
 
-def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    """`make run` in a terminal, then Ctrl-C: SIGINT to the foreground process group."""
+@pytest.mark.parametrize("stop", ["ctrl_c", "kill_9_of_make_run"])
+def test_stopping_make_run_leaves_nothing_running(tmp_path: Path, stop: str) -> None:
+    """Ctrl-C in the terminal (SIGINT to the foreground process group), or `kill -9` of
+    `python -m bot run` alone: either way every process of the stack ends."""
     env = isolated_env(tmp_path, DEFAULT_MODEL)
     seed_demo_data(SqlBillingBackend(env["BILLING_DB_URL"]), date.today())
     config = StackConfig.from_env(env)
@@ -190,14 +192,20 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         tree = process_tree(run.pid, all_stats())
         assert len(tree) >= 6, tree  # bot run, supervisord and its children
 
-        os.killpg(run.pid, signal.SIGINT)
-        assert run.wait(timeout=60) == 0
-        time.sleep(0.5)
+        if stop == "ctrl_c":
+            os.killpg(run.pid, signal.SIGINT)
+            assert run.wait(timeout=60) == 0
+        else:
+            os.kill(run.pid, signal.SIGKILL)
+            run.wait(timeout=10)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
         alive = [pid for pid in tree if _alive(pid)]
-        assert not alive, f"still running after Ctrl-C: {alive}"
-        text = log.read_text(errors="replace")
+        assert not alive, f"still running after {stop}: {alive}"
         assert all(not responds(url) for url in config.health_urls().values())
-        assert "stopped: rasa" in text  # supervisord stopped them in order, not a crash
+        # supervisord stopped them in order (TERM), not left them or crashed.
+        assert "stopped: rasa" in log.read_text(errors="replace")
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
