@@ -76,6 +76,7 @@ def isolated_env(
         "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
         "HELPDESK_DB_URL": f"sqlite:///{workdir / 'helpdesk.db'}",
         "HELPDESK_OUTBOX_PATH": str(workdir / "outbox.db"),
+        "WIDGET_STORE_URL": f"sqlite:///{workdir / 'widget.db'}",
         "BILLING_DB_URL": f"sqlite:///{workdir / 'billing.db'}",
         "LOCK_STORE_TYPE": "in_memory",
         "SMTP_HOST": "localhost",
@@ -111,6 +112,7 @@ class StackConfig:
         env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
         env.setdefault("HELPDESK_URL", f"http://127.0.0.1:{bot_port}")
         env.setdefault("TRACKER_STORE_URL", "sqlite:///var/tracker.db")
+        env.setdefault("WIDGET_STORE_URL", "sqlite:///var/widget.db")
         env.setdefault("LOCK_STORE_TYPE", "in_memory")
         env.setdefault("REDIS_HOST", "localhost")
         env.setdefault("REDIS_PORT", "6379")

@@ -26,16 +26,15 @@ import requests
 import websockets
 from websockets.frames import OP_BINARY, OP_TEXT
 
-from bot.channels.rest import MAX_BODY_BYTES, TooLarge, parse_rest_message
-from bot.channels.widget import (
+from bot.channels.packets import (
     CheckedPacket,
     InboundJson,
     InvalidPacket,
     engineio_frame_problem,
-    field_problem,
-    last_seq_of,
     polling_body_problem,
 )
+from bot.channels.rest import MAX_BODY_BYTES, TooLarge, parse_rest_message
+from bot.channels.widget import field_problem, last_seq_of
 from bot.inbound import MAX_MESSAGE_LENGTH, InvalidInput
 from tests.conftest import RunningStack
 

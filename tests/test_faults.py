@@ -15,9 +15,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -26,6 +27,7 @@ from actions.billing import SqlBillingBackend, seed_demo_data
 from bench.processes import all_stats, process_tree
 from bot.stack import DEFAULT_MODEL, PROJECT_ROOT, Stack, StackConfig, isolated_env, responds
 from tests.conftest import RunningStack, whole_stack
+from tests.test_widget_channel import Widget, greeted, push, session_id_of, tracker_events
 
 # Rasa loads its model again after a restart: allow for a slow, busy machine.
 BACK_WITHIN_SECONDS = 180
@@ -219,3 +221,172 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state != "Z"
+
+
+# --- the widget: acknowledged means kept ---------------------------------------------
+
+
+@pytest.fixture
+def widget_client(supervised: RunningStack) -> Iterator[Callable[[], Widget]]:
+    """Factory of connected widgets on the supervised stack; closed at the end."""
+    opened: list[Widget] = []
+    origin = f"http://localhost:{supervised.config.bot_port}"
+
+    def open_widget() -> Widget:
+        widget = Widget(supervised.config.rasa_url, origin).connect()
+        opened.append(widget)
+        return widget
+
+    yield open_widget
+    for widget in opened:
+        try:
+            widget.close()
+        except Exception:  # noqa: BLE001 - the server may be gone: nothing to close
+            pass
+
+
+def user_message_ids(running: RunningStack, conversation_id: str) -> list[str]:
+    """The message ids of the customer's messages in Rasa's tracker, in order."""
+    return [
+        event.get("message_id")
+        for event in tracker_events(running, conversation_id)
+        if event["event"] == "user"
+    ]
+
+
+def test_rasa_killed_right_after_receipts_processes_each_message_once_in_order(
+    supervised: RunningStack, widget_client: Callable[[], Widget]
+) -> None:
+    """Five messages acknowledged in a burst, then `kill -9` at the first receipt: the
+    restarted server processes every acknowledged one exactly once, in order, and
+    the answers reach the customer when the widget comes back."""
+    widget = widget_client()
+    mark = widget.mark()
+    widget.start()
+    greeted(widget, mark)
+    token = widget.token
+    assert token is not None
+    session_id = session_id_of(token)
+    texts = ["Mitkä ovat aukioloajat?", "Entä puhelinnumero?", "Kiitos", "Hei", "Moi"]
+    sent = [widget.say(text) for text in texts]
+    widget.wait_for("receipt", lambda data: data.get("message_id") == sent[0])
+    kill_and_wait_for_restart(supervised, "rasa")
+    acknowledged = [
+        data["message_id"] for _, data in widget.since(0, "receipt") if data["status"] == "received"
+    ]
+    assert acknowledged and acknowledged == sent[: len(acknowledged)]
+
+    deadline = time.monotonic() + BACK_WITHIN_SECONDS
+    while True:
+        ids = [i for i in user_message_ids(supervised, session_id) if i in sent]
+        if len(ids) >= len(acknowledged) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    # Exactly once and in order (a message not acknowledged may be missing).
+    assert ids[: len(acknowledged)] == acknowledged and len(ids) == len(set(ids))
+    assert ids == sent[: len(ids)]
+
+    # The widget comes back (as the real one reconnects) and gets what it missed.
+    again = widget_client()
+    mark = again.mark()
+    again.start(token, last_seq=widget.last_seq())
+    again.wait_for("bot_uttered", after=mark)
+    health = requests.get(f"{supervised.config.rasa_url}/webhooks/widget/health", timeout=10)
+    assert health.json()["messages_waiting"] == 0
+
+
+def test_a_restart_while_a_person_has_the_conversation_keeps_the_handoff(
+    supervised: RunningStack, widget_client: Callable[[], Widget]
+) -> None:
+    widget = widget_client()
+    mark = widget.mark()
+    widget.start()
+    greeted(widget, mark)
+    assert widget.token is not None
+    session_id = session_id_of(widget.token)
+    api = supervised.config.bot_url + "/api/tickets"
+    headers = {"Authorization": f"Bearer {supervised.helpdesk_token}"}
+    created = requests.post(
+        api,
+        json={
+            "conversation_id": session_id,
+            "reason": "customer_request",
+            "topic": "request_human",
+            "language": "fi",
+            "contact_method": "chat",
+            "transcript": [{"sender": "customer", "text": "Haluan puhua ihmiselle"}],
+        },
+        headers=headers,
+        timeout=10,
+    )
+    number = created.json()["number"]
+    pushed = push(
+        supervised,
+        {
+            "conversation_id": session_id,
+            "event": "handoff",
+            "data": {"state": "agent", "ticket_number": number, "agent_name": "Aino"},
+        },
+    )
+    assert pushed.status_code == 200, pushed.text
+
+    kill_and_wait_for_restart(supervised, "rasa")
+
+    back = widget_client()
+    confirm = back.start(widget.token, last_seq=widget.last_seq())
+    assert confirm["resumed"] and confirm["handoff"]["state"] == "agent"
+    assert confirm["handoff"]["ticket_number"] == number
+    message_id = back.say("Lasku tuli kahteen kertaan")
+    receipt = back.wait_for("receipt", lambda data: data.get("message_id") == message_id)
+    assert receipt == {
+        "message_id": message_id,
+        "status": "added_to_ticket",
+        "ticket_number": number,
+    }
+
+    def in_ticket() -> bool:
+        ticket = requests.get(f"{api}/{number}", headers=headers, timeout=10).json()
+        return any(m["text"] == "Lasku tuli kahteen kertaan" for m in ticket["transcript"])
+
+    deadline = time.monotonic() + 60
+    while not in_ticket():
+        assert time.monotonic() < deadline, "the message never reached the ticket"
+        time.sleep(0.5)
+
+
+def test_a_burst_of_200_messages_is_queued_or_refused_never_dropped(
+    supervised: RunningStack, widget_client: Callable[[], Widget]
+) -> None:
+    """200 messages in about 2 s from one session: each is either acknowledged and then
+    processed exactly once, in order, or refused before any receipt."""
+    widget = widget_client()
+    mark = widget.mark()
+    widget.start()
+    greeted(widget, mark)
+    assert widget.token is not None
+    session_id = session_id_of(widget.token)
+    sent = []
+    for n in range(200):
+        sent.append(widget.say(f"viesti {n}"))
+        time.sleep(0.01)
+
+    def ours(data: Any) -> bool:
+        return isinstance(data, dict) and data.get("message_id") in sent
+
+    deadline = time.monotonic() + 120
+    while len(widget.since(0, "receipt")) + len(widget.since(0, "error")) < 200:
+        assert time.monotonic() < deadline, "some messages got neither a receipt nor an error"
+        time.sleep(0.2)
+    receipts = [data["message_id"] for _, data in widget.since(0, "receipt") if ours(data)]
+    refused = [data for _, data in widget.since(0, "error") if ours(data)]
+    assert {data["code"] for data in refused} <= {"too_many_messages"}
+    assert sorted(receipts + [data["message_id"] for data in refused]) == sorted(sent)
+    assert receipts, "nothing was acknowledged"
+
+    deadline = time.monotonic() + 300
+    while True:
+        processed = [i for i in user_message_ids(supervised, session_id) if i in sent]
+        if len(processed) >= len(receipts) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert processed == receipts  # every acknowledged one, once, in order

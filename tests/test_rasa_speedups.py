@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from jsonschema import ValidationError
@@ -42,7 +43,15 @@ def test_good_answers_pass_and_bad_ones_fail_the_same_way(
             action._validate_action_result(answer)
 
 
-def test_the_widget_channel_installs_it_when_rasa_builds_it(action: RemoteAction) -> None:
+def test_the_widget_channel_installs_it_when_rasa_builds_it(
+    action: RemoteAction, tmp_path: Path
+) -> None:
     rasa_speedups.uninstall()
-    WidgetInput.from_credentials({"session_secret": "s" * 32, "allowed_origins": "http://x"})
+    WidgetInput.from_credentials(
+        {
+            "session_secret": "s" * 32,
+            "allowed_origins": "http://x",
+            "store_url": f"sqlite:///{tmp_path / 'widget.db'}",
+        }
+    )
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result

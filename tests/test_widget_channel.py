@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +30,8 @@ import requests
 import socketio
 import websockets
 
-from bot.channels.history import RecentMessageIds, SessionMemory, SessionState
 from bot.channels.sessions import SessionSigner
+from bot.channels.store import WidgetStore
 from bot.channels.ticket_messages import TicketForwarder
 from bot.channels.widget import (
     WidgetInput,
@@ -86,37 +87,6 @@ def test_page_metadata_accepts_metadata_and_webchat_custom_data() -> None:
     assert page_metadata({"metadata": "not json"}) == {}
 
 
-def test_history_numbers_keeps_200_and_replays_what_is_missing() -> None:
-    state = SessionState()
-    for number in range(250):
-        state.record("bot_uttered", {"text": str(number)})
-    assert len(state.history) == 200
-    assert [payload["seq"] for _, payload in state.since(247)] == [248, 249, 250]
-    assert state.since(250) == []
-    state.record("handoff", {"state": "waiting", "ticket_number": "T-00001"})
-    assert state.handoff == {"state": "waiting", "ticket_number": "T-00001"}
-    fresh = SessionState()
-    fresh.continue_after(41)  # after a restart the client has seen 41 messages
-    assert fresh.record("bot_uttered", {"text": "x"})["seq"] == 42
-
-
-def test_session_memory_is_bounded() -> None:
-    memory = SessionMemory(limit=3)
-    for name in "abcd":
-        memory.get(name)
-    assert not memory.known("a") and memory.known("d")
-
-
-def test_message_ids_are_remembered_for_a_while() -> None:
-    now = [0.0]
-    ids = RecentMessageIds(ttl=10, limit=100, clock=lambda: now[0])
-    assert ids.first_time("s", "m1")
-    assert not ids.first_time("s", "m1")
-    assert ids.first_time("other-session", "m1")
-    now[0] = 11
-    assert ids.first_time("s", "m1")
-
-
 class FakeServer:
     """Stands in for the socket.io server: records what would be emitted to whom."""
 
@@ -128,8 +98,15 @@ class FakeServer:
 
 
 @pytest.fixture
-def offline_channel() -> tuple[WidgetInput, FakeServer]:
-    channel = WidgetInput(SECRET, "http://localhost:8000", push_token="push")
+def widget_store(tmp_path: Path) -> Iterator[WidgetStore]:
+    store = WidgetStore(f"sqlite:///{tmp_path / 'widget.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def offline_channel(widget_store: WidgetStore) -> tuple[WidgetInput, FakeServer]:
+    channel = WidgetInput(SECRET, "http://localhost:8000", push_token="push", store=widget_store)
     server = FakeServer()
     channel.sio = server  # type: ignore[assignment]
     return channel, server
@@ -145,7 +122,7 @@ async def test_output_formats(offline_channel: tuple[WidgetInput, FakeServer]) -
     await output.send_image_url("s1", "https://example.fi/a.png")
     await output.send_custom_json("s1", {"handoff": {"state": "waiting", "ticket_number": "T-1"}})
     await output.send_custom_json("s1", {"survey": {"scale": 5}})
-    assert server.emitted == [
+    assert [emitted for emitted in server.emitted if emitted[2] == "s1"] == [
         ("bot_uttered", {"text": "First.", "seq": 1}, "s1"),
         ("bot_uttered", {"text": "Second.", "seq": 2}, "s1"),
         (
@@ -169,22 +146,27 @@ async def test_output_formats(offline_channel: tuple[WidgetInput, FakeServer]) -
         ("handoff", {"state": "waiting", "ticket_number": "T-1", "seq": 5}, "s1"),
         ("bot_uttered", {"custom": {"survey": {"scale": 5}}, "seq": 6}, "s1"),
     ]
-    assert channel.sessions.get("s1").handoff == {"state": "waiting", "ticket_number": "T-1"}
+    # Unmodified Rasa widgets get Rasa's own format: no extras, no handoff events.
+    assert [(event, data) for event, data, room in server.emitted if room == "s1#plain"] == [
+        ("bot_uttered", {"text": "First."}),
+        ("bot_uttered", {"text": "Second."}),
+        (
+            "bot_uttered",
+            {
+                "text": "Sopiiko?",
+                "quick_replies": [{"content_type": "text", "title": "Kyllä", "payload": "/affirm"}],
+            },
+        ),
+        (
+            "bot_uttered",
+            {"attachment": {"type": "image", "payload": {"src": "https://example.fi/a.png"}}},
+        ),
+        ("bot_uttered", {"custom": {"survey": {"scale": 5}}}),
+    ]
+    assert channel.store.session("s1").handoff == {"state": "waiting", "ticket_number": "T-1"}
 
 
 # --- unit: customer messages to the ticket while a person has the conversation ---------------
-
-
-def test_the_ticket_number_outlives_an_agent_joining() -> None:
-    state = SessionState()
-    state.record("handoff", {"state": "waiting", "ticket_number": "T-00007"})
-    state.record("handoff", {"state": "agent", "agent_name": "Aino"})
-    assert state.ticket_number == "T-00007"
-    state.record("handoff", {"state": "resolved"})
-    assert state.ticket_number == "T-00007"
-    # A new handoff filed through the outbox has no number yet: not the old one.
-    state.record("handoff", {"state": "waiting"})
-    assert state.ticket_number is None
 
 
 def test_helpdesk_url_defaults_to_the_bot_service_port() -> None:
@@ -260,12 +242,14 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None
 
 
 async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
-    helpdesk_server: HelpdeskServer,
+    helpdesk_server: HelpdeskServer, widget_store: WidgetStore
 ) -> None:
     session_id, token = SessionSigner(SECRET).new_session()
     number = new_ticket(helpdesk_server, session_id)["number"]
     forwarder = TicketForwarder(helpdesk_server.base_url, helpdesk_server.token, backoff=(0.1,))
-    channel = WidgetInput(SECRET, "http://localhost:8000", push_token="push", forwarder=forwarder)
+    channel = WidgetInput(
+        SECRET, "http://localhost:8000", push_token="push", forwarder=forwarder, store=widget_store
+    )
     server = FakeSocketServer()
     channel.sio = server  # type: ignore[assignment]
     to_rasa: list[Any] = []
@@ -462,7 +446,9 @@ class Widget:
     def start(self, token: str | None = None, **fields: Any) -> dict[str, Any]:
         """session_request -> the session_confirm."""
         after = self.mark()
-        self.client.emit("session_request", {"session_id": token, **fields})
+        # Page metadata, as the project's widget always sends: this protocol's extras.
+        request = {"session_id": token, "metadata": {}, **fields}
+        self.client.emit("session_request", request)
         confirm = self.wait_for("session_confirm", after=after)
         self.token = confirm["session_id"]
         return confirm

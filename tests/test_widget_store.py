@@ -37,7 +37,7 @@ def test_a_new_store_on_the_same_database_remembers_everything(database_url: str
     first = WidgetStore(database_url)
     first.append("s1", "bot_uttered", {"text": "Hei"})
     first.append("s1", "handoff", {"state": "waiting", "ticket_number": "T-00003"})
-    assert first.accept("s1", "m1", "Hei vaan", {"language": "fi"}, max_open=10) == NEW
+    assert first.accept("s1", "m1", "Hei vaan", {"language": "fi"}, max_open=10).outcome == NEW
     first.remember_metadata("s1", {"language": "fi"})
     first.close()
 
@@ -45,7 +45,7 @@ def test_a_new_store_on_the_same_database_remembers_everything(database_url: str
     session = restarted.session("s1")
     assert session.last_seq == 2 and session.handoff_state == "waiting"
     assert session.ticket_number == "T-00003" and session.metadata == {"language": "fi"}
-    assert restarted.accept("s1", "m1", "Hei vaan", {}, max_open=10) == DUPLICATE
+    assert restarted.accept("s1", "m1", "Hei vaan", {}, max_open=10).outcome == DUPLICATE
     waiting = restarted.next_open("s1")
     assert waiting is not None and waiting.text == "Hei vaan" and waiting.metadata == {
         "language": "fi"
@@ -98,8 +98,8 @@ def test_numbering_is_safe_from_several_processes_at_once(database_url: str) -> 
 
 def test_accepted_messages_wait_in_order_until_processed(store: WidgetStore) -> None:
     for n in range(3):
-        assert store.accept("s", f"m{n}", f"viesti {n}", {}, max_open=10) == NEW
-    assert store.accept("s", "m1", "viesti 1", {}, max_open=10) == DUPLICATE
+        assert store.accept("s", f"m{n}", f"viesti {n}", {}, max_open=10).outcome == NEW
+    assert store.accept("s", "m1", "viesti 1", {}, max_open=10).outcome == DUPLICATE
     assert store.open_count("s") == 3 and store.open_count() == 3
 
     first = store.next_open("s")
@@ -111,20 +111,20 @@ def test_accepted_messages_wait_in_order_until_processed(store: WidgetStore) -> 
     second = store.next_open("s")
     assert second is not None and second.message_id == "m1"
     # Processed, the id is still known: a resend is a duplicate, not a new message.
-    assert store.accept("s", "m0", "viesti 0", {}, max_open=10) == DUPLICATE
+    assert store.accept("s", "m0", "viesti 0", {}, max_open=10).outcome == DUPLICATE
 
 
 def test_a_full_queue_refuses_before_the_receipt(store: WidgetStore) -> None:
     for n in range(3):
-        assert store.accept("s", f"m{n}", "x", {}, max_open=3) == NEW
-    assert store.accept("s", "m3", "x", {}, max_open=3) == QUEUE_FULL
-    assert store.accept("s", "m0", "x", {}, max_open=3) == DUPLICATE
-    assert store.accept("other", "m0", "x", {}, max_open=3) == NEW
+        assert store.accept("s", f"m{n}", "x", {}, max_open=3).outcome == NEW
+    assert store.accept("s", "m3", "x", {}, max_open=3).outcome == QUEUE_FULL
+    assert store.accept("s", "m0", "x", {}, max_open=3).outcome == DUPLICATE
+    assert store.accept("other", "m0", "x", {}, max_open=3).outcome == NEW
     message = store.next_open("s")
     assert message is not None
     store.start_processing(message)
     store.finish(message)
-    assert store.accept("s", "m3", "x", {}, max_open=3) == NEW
+    assert store.accept("s", "m3", "x", {}, max_open=3).outcome == NEW
 
 
 def test_one_process_at_a_time_works_on_a_session(store: WidgetStore) -> None:

@@ -22,17 +22,21 @@ so the event loop that serves the sockets never waits for the disk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
+
+T = TypeVar("T")
 
 # Kept for replay after a reconnect, per session.
 HISTORY_SIZE = 200
@@ -115,6 +119,14 @@ class SessionRecord:
         return str(self.handoff.get("state") or "bot")
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """What `accept` did with a customer message, and the session as it stands."""
+
+    outcome: str
+    session: SessionRecord
+
+
 def _json(text: str | None, default: Any) -> Any:
     if not text:
         return default
@@ -152,10 +164,13 @@ class WidgetStore:
     def __init__(self, url: str) -> None:
         self.engine = create_store_engine(url)
         metadata.create_all(self.engine)
+        # SQLite has one writer anyway; a server database takes a few at once.
+        workers = 1 if self.engine.dialect.name == "sqlite" else 4
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="widget-store")
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+    async def run(self, operation: Callable[..., T], *args: Any) -> T:
+        """`await store.run(store.append, ...)`: an operation off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, operation, *args)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -184,9 +199,12 @@ class WidgetStore:
 
     def session(self, session_id: str) -> SessionRecord:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(widget_sessions).where(widget_sessions.c.session_id == session_id)
-            ).first()
+            return self._session_row(conn, session_id)
+
+    def _session_row(self, conn: Connection, session_id: str) -> SessionRecord:
+        row = conn.execute(
+            sa.select(widget_sessions).where(widget_sessions.c.session_id == session_id)
+        ).first()
         if row is None:
             return SessionRecord(session_id)
         return SessionRecord(
@@ -306,11 +324,17 @@ class WidgetStore:
         text: str,
         page: dict[str, Any],
         max_open: int,
-    ) -> str:
-        """Keep a customer message before its receipt: NEW, DUPLICATE (the id was seen)
-        or QUEUE_FULL (`max_open` of the session's messages still wait: refused)."""
+    ) -> Accepted:
+        """Keep a customer message before its receipt, in one transaction.
+
+        The outcome is NEW, DUPLICATE (the id was seen) or QUEUE_FULL (`max_open` of
+        the session's messages still wait: refused, nothing kept). The page's
+        metadata is merged into the session's, and the message keeps the merged
+        whole (its language), so whoever processes it later has it.
+        """
         now = time.time()
         with self._transaction() as conn:
+            session = self._session_row(conn, session_id)
             seen = conn.execute(
                 sa.select(widget_inbox.c.id).where(
                     widget_inbox.c.session_id == session_id,
@@ -318,7 +342,7 @@ class WidgetStore:
                 )
             ).first()
             if seen is not None:
-                return DUPLICATE
+                return Accepted(DUPLICATE, session)
             waiting = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(widget_inbox)
@@ -328,8 +352,15 @@ class WidgetStore:
                 )
             ).scalar_one()
             if waiting >= max_open:
-                return QUEUE_FULL
+                return Accepted(QUEUE_FULL, session)
             self._ensure_session(conn, session_id, now)
+            merged = {**session.metadata, **page}
+            if merged != session.metadata:
+                conn.execute(
+                    widget_sessions.update()
+                    .where(widget_sessions.c.session_id == session_id)
+                    .values(page_metadata=json.dumps(merged), updated_at=now)
+                )
             try:
                 with conn.begin_nested():
                     conn.execute(
@@ -337,15 +368,16 @@ class WidgetStore:
                             session_id=session_id,
                             message_id=message_id,
                             text=text,
-                            page_metadata=json.dumps(page),
+                            page_metadata=json.dumps(merged),
                             state=PENDING,
                             attempts=0,
                             received_at=now,
                         )
                     )
             except IntegrityError:
-                return DUPLICATE  # the same id from another socket at the same moment
-        return NEW
+                # The same id from another socket at the same moment.
+                return Accepted(DUPLICATE, session)
+        return Accepted(NEW, replace(session, metadata=merged))
 
     def next_open(self, session_id: str) -> InboxMessage | None:
         """The session's oldest acknowledged message not processed yet."""
@@ -471,6 +503,7 @@ class WidgetStore:
         return gone.rowcount
 
     def close(self) -> None:
+        self._executor.shutdown(wait=True)
         self.engine.dispose()
 
 

@@ -7,55 +7,65 @@ widgets work too, plus what a support chat needs:
 
 - signed session tokens (`bot.channels.sessions`): the Rasa conversation id is
   the session id inside the token; a bare or forged id gets a new session;
-- a `receipt` for every customer message before NLU runs, client message ids
-  making a resend harmless, and `typing` while the bot works;
-- a `seq` on every message to the customer, kept per session
-  (`bot.channels.history`) and replayed after a reconnect; messages for a
-  customer whose socket is gone are kept and delivered when they return;
+- a `receipt` for every customer message, sent once the message is kept in the
+  store's inbox (`bot.channels.store`) and before NLU runs; client message ids
+  make a resend harmless (across restarts too); the inbox is worked through in
+  order, one message of a session at a time, exactly once, by whichever process
+  holds the session (`bot.channels.processing`), so a crash after the receipt
+  loses nothing and a burst of messages waits its turn (beyond
+  `MAX_OPEN_PER_SESSION` unprocessed ones: `too_many_messages`, before any receipt);
+- a `seq` on every message to the customer, kept per session in the store and
+  replayed after a reconnect; messages for a customer whose socket is gone are
+  kept and delivered when they return. The handoff state and the ticket come
+  from the same log, so a restart or another replica knows them;
 - `handoff` events, and `POST /webhooks/widget/push` for the helpdesk;
 - while a person has the conversation (handoff `waiting` or `agent`), every
   customer message also goes to the ticket (`bot.channels.ticket_messages`,
   retried while the helpdesk is down) and its receipt says `added_to_ticket`;
+- unmodified Rasa widgets (rasa-webchat): a client whose `session_request` does not
+  ask for this protocol's extras (`asks_for_extras`) gets Rasa's plain format
+  (`plain_payload`);
 - an Origin allow-list (Rasa's channel passes `cors_allowed_origins=[]`, which
   switches the check off) and an awaited `enter_room` (Rasa's channel forgets
   the `await`, so with python-socketio 5.x replies reach nobody);
-- bad input answered, never a traceback: packets are decoded with the JSON rules
-  of `bot.inbound` (depth, no NaN, lone surrogates -> U+FFFD); a packet that
-  doesn't decode, an event that isn't `[name, ...]`, binary attachments, unknown
-  events and fields of the wrong type get `error bad_request` and the socket
-  stays; a websocket text frame that is not UTF-8 closes that socket with 1007
-  (RFC 6455 allows nothing else), and the widget reconnects.
+- bad input answered, never a traceback (`bot.channels.packets`, `bot.inbound`):
+  a packet that doesn't decode, an event that isn't `[name, ...]`, binary
+  attachments, unknown events and fields of the wrong type get `error
+  bad_request` and the socket stays.
 
-Everything per session lives in this process; see `bot.channels.history` for what
-several Rasa replicas would need.
+What is only in this process: the sockets themselves, and who is typing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import engineio
-from engineio import packet as engineio_packet
-from engineio import payload as engineio_payload
-from engineio.async_drivers.sanic import WebSocket as SanicEngineSocket
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sanic.server.websockets.frame import WebsocketFrameAssembler
 from socketio import AsyncServer
-from socketio import packet as socketio_packet
-from websockets.frames import Frame
 
-from bot.channels.history import RecentMessageIds, SessionMemory
+from bot import rasa_speedups
+from bot.channels.packets import WidgetSocketServer, polling_body_problem
+from bot.channels.processing import InboxProcessor
 from bot.channels.sessions import SessionSigner
+from bot.channels.store import (
+    DUPLICATE,
+    HANDOFF_STATES,
+    NEW,
+    QUEUE_FULL,
+    InboxMessage,
+    WidgetStore,
+)
 from bot.channels.ticket_messages import TicketForwarder
 from bot.inbound import MAX_INTEGER, MAX_MESSAGE_LENGTH, InvalidInput, loads_json
 
@@ -72,7 +82,13 @@ MAX_PUSH_BYTES = 64 * 1024
 # Page data kept per session and passed to Rasa with every message.
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_LENGTH = 2000
-HANDOFF_STATES = ("bot", "waiting", "agent", "resolved")
+# A session's unprocessed messages beyond this are refused before their receipt
+# (`too_many_messages`); nobody types faster than the bot answers 20 messages.
+MAX_OPEN_PER_SESSION = 20
+# The embedded default when credentials.yml names no store (the stack always does).
+DEFAULT_STORE_URL = "sqlite:///var/widget.db"
+PLAIN_ROOM_SUFFIX = "#plain"
+MAX_EMIT_LOCKS = 10_000
 # While a person has the conversation, what the customer writes goes to the ticket.
 TICKET_STATES = ("waiting", "agent")
 PUSH_EVENTS = ("bot_uttered", "handoff")
@@ -80,6 +96,8 @@ PUSH_EVENTS = ("bot_uttered", "handoff")
 # customer types. Not `/session_start`: Rasa's built-in rule for that intent
 # starts a second session, and the first real message would be greeted again.
 SESSION_START_MESSAGE = "/greet"
+# Its message id: unique per session, so a session is greeted once.
+SESSION_START_ID = "session-start"
 
 
 def parse_origins(value: str | Iterable[str] | None) -> list[str] | str:
@@ -168,174 +186,35 @@ def last_seq_of(data: dict[str, Any]) -> int | None:
     return last_seq
 
 
-# --- packets: bad input answered without a traceback ------------------------------------
-#
-# python-socketio and python-engineio decode what arrives and log an exception
-# (a traceback in the Rasa log) for anything they can't: a truncated or
-# 50,000-deep packet, an event without a name, `4` alone, a binary frame, an
-# engine.io packet type that doesn't exist. The classes below decode with the
-# rules of `bot.inbound` and turn each of those into a warning line and, where
-# socket.io can answer, an `error bad_request`; the socket stays connected.
+def asks_for_extras(session_request: dict[str, Any]) -> bool:
+    """This protocol's clients send `last_seq` or page `metadata` at session_request;
+    Rasa's own (rasa-webchat) send only `session_id` and get Rasa's plain format."""
+    return "last_seq" in session_request or "metadata" in session_request
 
 
-class InvalidPacket(ValueError):
-    """A packet a widget may not send; `str(error)` says why (for the log)."""
+def plain_room(session_id: str) -> str:
+    """The room of a session's sockets that speak Rasa's plain socket.io format."""
+    return f"{session_id}{PLAIN_ROOM_SUFFIX}"
 
 
-class InboundJson:
-    """The JSON of engine.io and socket.io packets (python-socketio's `json=` option).
+def plain_payload(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A message in Rasa's own socket.io format, for unmodified Rasa widgets.
 
-    `loads` is `bot.inbound.loads_json`: a depth limit instead of a RecursionError,
-    no NaN/Infinity, lone surrogates -> U+FFFD before any handler sees the text.
-    Its InvalidInput is a ValueError, which engine.io already treats as "not JSON".
+    rasa-webchat renders a `bot_uttered` only when its keys are exactly `text`,
+    `text` + `quick_replies` (or `buttons`), or an `attachment`: the extras of this
+    protocol (`seq`, both kinds of buttons, the agent's name) would make it drop
+    the message. `handoff` events mean nothing to such a widget (the bot's own
+    text says the same), so they get None: not sent.
     """
-
-    @staticmethod
-    def loads(text: str | bytes, **_: Any) -> Any:
-        return loads_json(text)
-
-    @staticmethod
-    def dumps(value: Any, **options: Any) -> str:
-        return json.dumps(value, **options)
-
-
-# What a widget sends: no binary attachments (nothing in the protocol is binary,
-# and a BINARY_EVENT would take the next packets as its attachments), and never
-# CONNECT_ERROR (a server's packet).
-CLIENT_PACKET_TYPES = (
-    socketio_packet.CONNECT,
-    socketio_packet.DISCONNECT,
-    socketio_packet.EVENT,
-    socketio_packet.ACK,
-)
-
-
-class CheckedPacket(socketio_packet.Packet):
-    """A socket.io packet whose decoding fails only with InvalidPacket."""
-
-    json = InboundJson
-
-    def __init__(self, *args: Any, encoded_packet: Any = None, **kwargs: Any) -> None:
-        # The library skips decoding an empty packet and dispatches an empty EVENT.
-        if encoded_packet is not None and not encoded_packet:
-            raise InvalidPacket("an empty socket.io packet")
-        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
-
-    def decode(self, encoded_packet: Any) -> int:
-        if not isinstance(encoded_packet, str):
-            raise InvalidPacket("binary data is not part of the widget protocol")
-        try:
-            attachments = super().decode(encoded_packet)
-        except (ValueError, TypeError, IndexError) as error:
-            raise InvalidPacket(f"undecodable socket.io packet ({error})") from None
-        if self.packet_type not in CLIENT_PACKET_TYPES:
-            raise InvalidPacket(f"socket.io packet type {self.packet_type} is not accepted")
-        if self.packet_type == socketio_packet.EVENT and not (
-            isinstance(self.data, list) and self.data and isinstance(self.data[0], str)
-        ):
-            raise InvalidPacket("an event must be a list that starts with its name")
-        return attachments or 0
-
-
-def engineio_frame_problem(frame: str | bytes) -> str | None:
-    """Why engine.io would fail on this packet (with a traceback), or None.
-
-    Decoded with engine.io's own parser: an empty frame, a first character that
-    isn't a packet type or bad base64 raise, and types above 6 fail later.
-    """
-    if isinstance(frame, (bytes, bytearray)):
-        return None  # a binary message: CheckedPacket answers it
-    try:
-        decoded = engineio_packet.Packet(encoded_packet=frame)
-    except (ValueError, TypeError, IndexError) as error:  # binascii.Error is a ValueError
-        return f"undecodable engine.io packet ({error})"
-    if not 0 <= decoded.packet_type < len(engineio_packet.packet_names):
-        return f"unknown engine.io packet type {decoded.packet_type}"
-    return None
-
-
-def polling_body_problem(body: bytes) -> str | None:
-    """Why engine.io would fail on this long-polling POST body, or None."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the body is not valid UTF-8"
-    try:
-        packets = engineio_payload.Payload(encoded_payload=text).packets
-    except (ValueError, TypeError, IndexError, KeyError) as error:
-        return f"undecodable engine.io payload ({error})"
-    for decoded in packets:
-        if not 0 <= decoded.packet_type < len(engineio_packet.packet_names):
-            return f"unknown engine.io packet type {decoded.packet_type}"
-    return None
-
-
-class Utf8CheckingAssembler(WebsocketFrameAssembler):
-    """Sanic's frame assembler, failing a text frame that is not UTF-8 as RFC 6455 says.
-
-    Sanic's raises UnicodeDecodeError in a task nobody awaits: a traceback, and a
-    socket that hangs until the ping timeout. Here: a warning and close code 1007.
-    """
-
-    async def put(self, frame: Frame) -> None:
-        try:
-            await super().put(frame)
-        except UnicodeDecodeError:
-            logger.warning("widget: a websocket text frame was not UTF-8: closed with 1007")
-            self.protocol.fail_connection(1007, "text frames must be UTF-8")
-
-
-class CheckedWebSocket(SanicEngineSocket):
-    """engine.io's Sanic websocket, skipping packets engine.io can't decode (with a warning)."""
-
-    async def __call__(self, environ: dict[str, Any]) -> Any:
-        # engineio.async_drivers.sanic.WebSocket.__call__, plus the checking assembler.
-        request = environ["sanic.request"]
-        protocol = request.transport.get_protocol()
-        self._sock = await protocol.websocket_handshake(request)
-        self._sock.assembler = Utf8CheckingAssembler(self._sock)
-        self.environ = environ
-        await self.handler(self)
-        return self.server._ok()
-
-    async def wait(self) -> str | bytes:
-        while True:
-            frame = await super().wait()
-            problem = engineio_frame_problem(frame)
-            if problem is None:
-                return frame
-            logger.warning("widget: ignored a websocket frame: %s", problem)
-
-
-class WidgetEngineServer(engineio.AsyncServer):
-    """engine.io's server with CheckedWebSocket for the websocket transport."""
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._async = {**self._async, "websocket": CheckedWebSocket}
-
-
-class WidgetSocketServer(AsyncServer):
-    """python-socketio's server that answers an undecodable packet with `error bad_request`.
-
-    Note: `json=` also sets engine.io's packet JSON for the whole process (the
-    library keeps it in a class attribute); this process has no other socket.io.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(serializer=CheckedPacket, json=InboundJson, **options)
-
-    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
-        return WidgetEngineServer
-
-    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
-        try:
-            await super()._handle_eio_message(eio_sid, data)
-        except InvalidPacket as error:
-            logger.warning("widget: ignored a socket.io packet: %s", error)
-            sid = self.manager.sid_from_eio_sid(eio_sid, "/")
-            if sid is not None and self.manager.is_connected(sid, "/"):
-                await self.emit("error", {"code": "bad_request"}, to=sid)
+    if event != "bot_uttered":
+        return None
+    if "text" in payload and payload.get("quick_replies"):
+        return {"text": payload["text"], "quick_replies": payload["quick_replies"]}
+    if "text" in payload:
+        return {"text": payload["text"]}
+    if "attachment" in payload:
+        return {"attachment": payload["attachment"]}
+    return {key: value for key, value in payload.items() if key != "seq"}
 
 
 class SocketBlueprint(Blueprint):
@@ -466,8 +345,6 @@ class WidgetInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         # Rasa builds its channels once at start: the moment to make its check of
         # action answers cheap (bot/rasa_speedups.py explains why).
-        from bot import rasa_speedups
-
         rasa_speedups.install()
         credentials = credentials or {}
         return cls(
@@ -478,6 +355,7 @@ class WidgetInput(InputChannel):
             greet_new_sessions=_as_bool(credentials.get("greet_new_sessions", True)),
             helpdesk_url=str(credentials.get("helpdesk_url") or "") or None,
             helpdesk_token=str(credentials.get("helpdesk_token") or "") or None,
+            store=WidgetStore(str(credentials.get("store_url") or DEFAULT_STORE_URL)),
         )
 
     def __init__(
@@ -490,6 +368,8 @@ class WidgetInput(InputChannel):
         helpdesk_url: str | None = None,
         helpdesk_token: str | None = None,
         forwarder: TicketForwarder | None = None,
+        store: WidgetStore | None = None,
+        max_open_per_session: int = MAX_OPEN_PER_SESSION,
     ) -> None:
         self.signer = SessionSigner(session_secret)
         self.allowed_origins = parse_origins(allowed_origins)
@@ -498,8 +378,14 @@ class WidgetInput(InputChannel):
             logger.warning("widget channel: no push_token, so POST /webhooks/widget/push is off")
         self.socketio_path = socketio_path
         self.greet_new_sessions = greet_new_sessions
-        self.sessions = SessionMemory()
-        self.message_ids = RecentMessageIds()
+        self.store = store or WidgetStore(DEFAULT_STORE_URL)
+        self.max_open_per_session = max_open_per_session
+        self.inbox = InboxProcessor(
+            self.store,
+            process=self._process,
+            already_handled=self._in_tracker,
+            give_up=self._not_processed,
+        )
         # Customer messages to the ticket while handed off; the helpdesk API takes
         # the same token as the push endpoint unless helpdesk_token says otherwise.
         token = (helpdesk_token or self.push_token).strip()
@@ -509,9 +395,13 @@ class WidgetInput(InputChannel):
             logger.warning("widget channel: no helpdesk token, so messages don't reach tickets")
         self.forwarder = forwarder
         self.sio: AsyncServer | None = None
+        self.tracker_store: TrackerStore | None = None
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
-        # Strong references to the running message tasks (asyncio keeps weak ones).
-        self._tasks: set[asyncio.Task] = set()
+        # In this process only, and only for show: who is typing right now.
+        self._working: dict[str, int] = {}
+        # Held while a message is numbered and emitted, and while missed ones are
+        # replayed, so a reconnecting client never sees a newer seq before an older one.
+        self._emit_locks: dict[str, asyncio.Lock] = {}
 
     # --- to the customer ------------------------------------------------------------
 
@@ -522,22 +412,38 @@ class WidgetInput(InputChannel):
             return None
         return WidgetOutput(self)
 
+    def _emit_lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._emit_locks.get(session_id)
+        if lock is None:
+            if len(self._emit_locks) > MAX_EMIT_LOCKS:
+                for key in [k for k, v in self._emit_locks.items() if not v.locked()]:
+                    del self._emit_locks[key]
+            lock = self._emit_locks[session_id] = asyncio.Lock()
+        return lock
+
     async def deliver(self, session_id: str, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Number a message, keep it for replay and emit it to the session's sockets.
 
-        With no socket in the room it is only kept, and replayed when they return.
+        It is in the store before it is emitted: with no socket connected (or a
+        restart in between) it is replayed when the customer returns.
         """
-        state = self.sessions.get(session_id)
-        async with state.lock:
-            payload = state.record(event, data)
+        async with self._emit_lock(session_id):
+            payload = await self.store.run(self.store.append, session_id, event, data)
             if self.sio is not None:
                 await self.sio.emit(event, payload, room=session_id)
+                plain = plain_payload(event, payload)
+                if plain is not None:
+                    await self.sio.emit(event, plain, room=plain_room(session_id))
         return payload
 
     def is_connected(self, session_id: str) -> bool:
         if self.sio is None:
             return False
-        return any(True for _ in self.sio.manager.get_participants("/", session_id))
+        return any(
+            True
+            for room in (session_id, plain_room(session_id))
+            for _ in self.sio.manager.get_participants("/", room)
+        )
 
     async def _emit_to(self, sid: str, event: str, data: dict[str, Any]) -> None:
         assert self.sio is not None
@@ -554,28 +460,38 @@ class WidgetInput(InputChannel):
         logger.warning("widget socket %s: bad_request: %s", sid, reason)
         await self._error(sid, "bad_request", message_id)
 
+    async def _typing(self, session_id: str, on: bool) -> None:
+        assert self.sio is not None
+        await self.sio.emit("typing", {"on": on}, room=session_id)
+
     # --- sockets --------------------------------------------------------------------
 
-    async def _socket_session(self, sid: str) -> str | None:
+    async def _socket_session(self, sid: str) -> dict[str, Any]:
         assert self.sio is not None
         try:
-            saved = await self.sio.get_session(sid)
+            return dict(await self.sio.get_session(sid))
         except KeyError:
-            return None
-        return saved.get("session_id")
+            return {}
 
-    async def _join(self, sid: str, session_id: str) -> None:
-        """Put the socket in its session's room (and out of a previous one)."""
+    async def _join(self, sid: str, session_id: str, plain: bool | None = None) -> None:
+        """Put the socket in its session's room (and out of a previous one).
+
+        `plain`: a client that did not ask for this protocol's extras
+        (`asks_for_extras`: an unmodified Rasa widget) gets Rasa's own format.
+        """
         assert self.sio is not None
-        previous = await self._socket_session(sid)
-        if previous == session_id:
+        saved = await self._socket_session(sid)
+        plain = saved.get("plain", False) if plain is None else plain
+        room = plain_room(session_id) if plain else session_id
+        previous = saved.get("room")
+        if previous == room:
             return
         if previous:
             await self.sio.leave_room(sid, previous)
         # A coroutine in python-socketio 5.x: without the await nobody joins the
         # room and bot replies reach nobody (the bug in Rasa's own channel).
-        await self.sio.enter_room(sid, session_id)
-        await self.sio.save_session(sid, {"session_id": session_id})
+        await self.sio.enter_room(sid, room)
+        await self.sio.save_session(sid, {"session_id": session_id, "room": room, "plain": plain})
 
     async def _session_request(self, sid: str, data: Any) -> None:
         if data is None:
@@ -598,30 +514,47 @@ class WidgetInput(InputChannel):
             session_id, token = self.signer.new_session()
         else:
             token = data["session_id"]
+        page = page_metadata(data)
+        store = self.store
 
-        state = self.sessions.get(session_id)
-        state.metadata.update(page_metadata(data))
-        async with state.lock:
+        async with self._emit_lock(session_id):
+            if page:
+                await store.run(store.remember_metadata, session_id, page)
             if resumed and last_seq is not None:
-                state.continue_after(last_seq)
-            await self._join(sid, session_id)
+                await store.run(store.continue_after, session_id, last_seq)
+            session = await store.run(store.session, session_id)
+            await self._join(sid, session_id, plain=not asks_for_extras(data))
             await self._emit_to(
                 sid,
                 "session_confirm",
-                {"session_id": token, "resumed": resumed, "handoff": dict(state.handoff)},
+                {"session_id": token, "resumed": resumed, "handoff": dict(session.handoff)},
             )
             if resumed and last_seq is not None:
-                for event, payload in state.since(last_seq):
+                for event, payload in await store.run(store.since, session_id, last_seq):
                     await self._emit_to(sid, event, payload)
         logger.debug("widget socket %s: session %s (resumed: %s)", sid, session_id, resumed)
 
         if not resumed and self.greet_new_sessions:
             # Start the conversation now, so the greeting comes in the page's language.
-            self._spawn(session_id, SESSION_START_MESSAGE, None)
+            outcome = await store.run(
+                store.accept,
+                session_id,
+                SESSION_START_ID,
+                SESSION_START_MESSAGE,
+                page,
+                self.max_open_per_session,
+            )
+            if outcome.outcome == NEW:
+                self.inbox.wake(session_id)
 
     async def _user_uttered(self, sid: str, data: Any) -> None:
         if not isinstance(data, dict):
             await self._bad_request(sid, "user_uttered payload is not an object")
+            return
+        if "message" not in data:
+            # rasa-webchat sends one without a message when it has no init payload:
+            # nothing to say, nothing to answer.
+            logger.debug("widget socket %s: user_uttered without a message ignored", sid)
             return
         message_id = data.get("message_id")
         if message_id is None:
@@ -650,71 +583,98 @@ class WidgetInput(InputChannel):
             await self._error(sid, "message_too_long", message_id)
             return
 
-        session_id = self.signer.verify(data.get("session_id")) or await self._socket_session(sid)
+        session_id = self.signer.verify(data.get("session_id")) or (
+            await self._socket_session(sid)
+        ).get("session_id")
         if session_id is None:
             await self._error(sid, "bad_session", message_id)
             return
         await self._join(sid, session_id)
-        state = self.sessions.get(session_id)
-        state.metadata.update(page_metadata(data))
 
-        # Several Rasa replicas would need this memory shared (Redis SET NX EX).
-        if not self.message_ids.first_time(session_id, message_id):
+        # Kept before the receipt: a message that got one is processed even if this
+        # process dies the next moment (by this process after its restart, or another).
+        store = self.store
+        accepted = await store.run(
+            store.accept,
+            session_id,
+            message_id,
+            text,
+            page_metadata(data),
+            self.max_open_per_session,
+        )
+        if accepted.outcome == DUPLICATE:
             await self._emit_to(sid, "receipt", {"message_id": message_id, "status": "duplicate"})
+            return
+        if accepted.outcome == QUEUE_FULL:
+            await self._error(sid, "too_many_messages", message_id)
             return
         # While a person has the conversation the message also goes to the ticket
         # (in the background, kept and retried while the helpdesk is down).
-        to_ticket = self.forwarder is not None and state.handoff.get("state") in TICKET_STATES
+        session = accepted.session
+        to_ticket = self.forwarder is not None and session.handoff_state in TICKET_STATES
         receipt: dict[str, Any] = {"message_id": message_id, "status": "received"}
         if to_ticket:
             receipt["status"] = "added_to_ticket"
-            if state.ticket_number:
-                receipt["ticket_number"] = state.ticket_number
+            if session.ticket_number:
+                receipt["ticket_number"] = session.ticket_number
         # The receipt goes out before NLU runs; the bot works in the background.
         await self._emit_to(sid, "receipt", receipt)
         if to_ticket:
             assert self.forwarder is not None
-            self.forwarder.submit(session_id, text, message_id, state.ticket_number)
-        # Rasa gets it either way; paused for the handoff, it only logs it (and
-        # nobody is typing: the bot won't answer).
-        self._spawn(session_id, text, message_id, show_typing=not to_ticket)
+            self.forwarder.submit(session_id, text, message_id, session.ticket_number)
+        self.inbox.wake(session_id)
 
-    def _spawn(
-        self, session_id: str, text: str, message_id: str | None, show_typing: bool = True
-    ) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._handle(session_id, text, message_id, show_typing)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    # --- processing (bot.channels.processing calls these) ------------------------------
 
-    async def _handle(
-        self, session_id: str, text: str, message_id: str | None, show_typing: bool = True
-    ) -> None:
+    async def _process(self, message: InboxMessage) -> None:
+        """Give one acknowledged message to Rasa; typing is shown while the bot answers.
+
+        Rasa gets every message; while a person has the conversation it is paused
+        and only logs it, and nobody is typing.
+        """
         assert self.sio is not None and self._on_new_message is not None
-        state = self.sessions.get(session_id)
-        state.working += 1
+        session_id = message.session_id
+        session = await self.store.run(self.store.session, session_id)
+        show_typing = session.handoff_state not in TICKET_STATES
+        self._working[session_id] = self._working.get(session_id, 0) + 1
         try:
-            if show_typing and not state.typing:
-                state.typing = True
-                await self.sio.emit("typing", {"on": True}, room=session_id)
+            if show_typing and self._working[session_id] == 1:
+                await self._typing(session_id, True)
             await self._on_new_message(
                 UserMessage(
-                    text,
+                    message.text,
                     WidgetOutput(self),
                     session_id,
                     input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=dict(state.metadata),
+                    message_id=message.message_id,
+                    metadata=dict(message.metadata),
                 )
             )
-        except Exception:
-            logger.exception("widget: handling a message of session %s failed", session_id)
         finally:
-            state.working -= 1
-            if state.working == 0 and state.typing:
-                state.typing = False
-                await self.sio.emit("typing", {"on": False}, room=session_id)
+            self._working[session_id] -= 1
+            if not self._working[session_id]:
+                del self._working[session_id]
+                if show_typing:
+                    await self._typing(session_id, False)
+
+    async def _in_tracker(self, message: InboxMessage) -> bool:
+        """Did Rasa save this message's turn (before the process died)?"""
+        if self.tracker_store is None:
+            return False
+        tracker = await self.tracker_store.retrieve_full_tracker(message.session_id)
+        return tracker is not None and any(
+            isinstance(event, UserUttered) and event.message_id == message.message_id
+            for event in tracker.events
+        )
+
+    async def _not_processed(self, message: InboxMessage) -> None:
+        """Processing kept failing: tell the customer, so they can send it again."""
+        assert self.sio is not None
+        await self.sio.emit(
+            "error",
+            {"code": "not_processed", "message_id": message.message_id},
+            room=message.session_id,
+        )
 
     # --- HTTP -----------------------------------------------------------------------
 
@@ -767,7 +727,7 @@ class WidgetInput(InputChannel):
             cors_allowed_origins=self.allowed_origins,
             # One client's events are handled in the order sent (a session_request
             # right before a user_uttered must join the session first). The handlers
-            # only validate and emit; Rasa's work runs in background tasks.
+            # only validate, keep and emit; Rasa's work runs in the inbox's workers.
             async_handlers=False,
         )
         self.sio = sio
@@ -781,13 +741,25 @@ class WidgetInput(InputChannel):
                 {
                     "status": "ok",
                     "socketio_path": self.socketio_path,
+                    # Acknowledged customer messages the bot has not processed yet.
+                    "messages_waiting": await self.store.run(self.store.open_count),
                     # Customer messages not yet in their tickets (helpdesk down?).
                     "ticket_messages_waiting": waiting,
                 }
             )
 
+        @widget.listener("after_server_start")
+        async def start_inbox(app: Sanic, _: Any) -> None:
+            # Rasa has loaded its agent by now: its tracker store tells whether a
+            # message left half done by a dead process was in fact processed.
+            agent = getattr(app.ctx, "agent", None)
+            self.tracker_store = getattr(agent, "tracker_store", None)
+            self.inbox.start()
+
         @widget.listener("before_server_stop")
         async def close_sockets(*_: Any) -> None:
+            # What is not processed yet stays in the inbox for the next start.
+            await self.inbox.stop()
             # Widgets see a disconnect (and reconnect, resuming, to the next server).
             if sio.eio.sockets:  # engineio fails on an empty set of sockets
                 await sio.eio.disconnect()
