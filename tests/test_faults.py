@@ -110,6 +110,25 @@ def test_action_server_killed_comes_back(supervised: RunningStack) -> None:
     assert "exited: actions (terminated by SIGKILL; not expected)" in supervisor_log(supervised)
 
 
+def test_a_message_sent_while_the_action_server_restarts_waits_for_it(
+    supervised: RunningStack,
+) -> None:
+    """`kill -9` of the action server mid-form, and the customer's reference number
+    sent at once: Rasa waits for the restarted server (bot/action_retry.py), so the
+    form checks the number as a reference number and goes on, no silence."""
+    billing = SqlBillingBackend(supervised.billing_url)
+    seed_demo_data(billing, date.today())
+    before = billing.find_invoice("1001")
+    customer = f"fault-actions-form-{secrets.token_hex(4)}"
+    assert "viitenumero" in say(supervised, customer, "Voinko siirtää laskun 1001 eräpäivää?")
+
+    stack = supervisor_of(supervised)
+    os.kill(stack.pids()["actions"], signal.SIGKILL)
+    answer = say(supervised, customer, "10016")  # while the server is down
+    assert before.due_date.strftime("%-d.%-m.%Y") in answer
+    assert "waiting up to" in (supervised.logs / "rasa.log").read_text(errors="replace")
+
+
 def test_bot_service_killed_comes_back_with_its_tickets(supervised: RunningStack) -> None:
     api = supervised.config.bot_url + "/api/tickets"
     headers = {"Authorization": f"Bearer {supervised.helpdesk_token}"}

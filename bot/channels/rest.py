@@ -35,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from bot import action_retry
 from bot.inbound import MAX_MESSAGE_LENGTH, InvalidInput, loads_json
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,10 @@ class ValidatedRestInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        # Nothing to configure: the limits are the ones every channel shares.
+        # Nothing to configure: the limits are the ones every channel shares. Rasa
+        # builds its channels once at start: the moment to make custom actions wait
+        # for a restarting action server (bot/action_retry.py says why).
+        action_retry.install()
         return cls()
 
     def _user_message(self, message: RestMessage, output: CollectingOutputChannel) -> UserMessage:

@@ -54,7 +54,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot import rasa_speedups
+from bot import action_retry, rasa_speedups
 from bot.channels.packets import WidgetSocketServer, polling_body_problem
 from bot.channels.processing import InboxProcessor
 from bot.channels.sessions import SessionSigner
@@ -344,8 +344,10 @@ class WidgetInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         # Rasa builds its channels once at start: the moment to make its check of
-        # action answers cheap (bot/rasa_speedups.py explains why).
+        # action answers cheap and custom actions wait for a restarting action
+        # server (bot/rasa_speedups.py and bot/action_retry.py explain why).
         rasa_speedups.install()
+        action_retry.install()
         credentials = credentials or {}
         return cls(
             session_secret=str(credentials.get("session_secret") or ""),
