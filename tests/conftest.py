@@ -276,6 +276,12 @@ class RunningStack:
     logs: Path
     # The supervised processes (pids, states): for tests that kill one.
     stack: Stack | None = None
+    # Another web site allowed to embed the chat (a test serves pages there).
+    site_port: int = 0
+
+    @property
+    def site_origin(self) -> str:
+        return f"http://localhost:{self.site_port}"
 
     @property
     def helpdesk_token(self) -> str:
@@ -299,13 +305,21 @@ def whole_stack(workdir: Path, **extra_env: str) -> Iterator[RunningStack]:
     )
     billing_url = env["BILLING_DB_URL"]
     seed_demo_data(SqlBillingBackend(billing_url), date.today())
+    site_port = free_port()
+    if "WIDGET_ALLOWED_ORIGINS" not in extra_env:
+        demo = f"http://localhost:{env['BOT_PORT']},http://127.0.0.1:{env['BOT_PORT']}"
+        env["WIDGET_ALLOWED_ORIGINS"] = f"{demo},http://localhost:{site_port}"
     config = StackConfig.from_env(env)
     stack = Stack(config, log_dir=workdir / "logs")
     stack.start()
     try:
         stack.wait_until_ready(timeout=240)
         yield RunningStack(
-            config=config, billing_url=billing_url, logs=workdir / "logs", stack=stack
+            config=config,
+            billing_url=billing_url,
+            logs=workdir / "logs",
+            stack=stack,
+            site_port=site_port,
         )
     finally:
         stack.stop()

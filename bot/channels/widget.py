@@ -404,6 +404,8 @@ class WidgetInput(InputChannel):
         # Held while a message is numbered and emitted, and while missed ones are
         # replayed, so a reconnecting client never sees a newer seq before an older one.
         self._emit_locks: dict[str, asyncio.Lock] = {}
+        # New sessions of Rasa's own widgets, greeted at their first user_uttered.
+        self._greet_on_first_message: set[str] = set()
 
     # --- to the customer ------------------------------------------------------------
 
@@ -537,26 +539,40 @@ class WidgetInput(InputChannel):
         logger.debug("widget socket %s: session %s (resumed: %s)", sid, session_id, resumed)
 
         if not resumed and self.greet_new_sessions:
-            # Start the conversation now, so the greeting comes in the page's language.
-            outcome = await store.run(
-                store.accept,
-                session_id,
-                SESSION_START_ID,
-                SESSION_START_MESSAGE,
-                page,
-                self.max_open_per_session,
-            )
-            if outcome.outcome == NEW:
-                self.inbox.wake(session_id)
+            if asks_for_extras(data):
+                # Start the conversation now, so the greeting comes in the page's language.
+                await self._greet(session_id, page)
+            else:
+                # Rasa's widgets send the page's data (customData) with their first
+                # user_uttered, not here: greet then, in that language.
+                self._greet_on_first_message.add(session_id)
+
+    async def _greet(self, session_id: str, page: dict[str, Any]) -> None:
+        """Start a new session with Rasa (`/greet`, once per session: its id is fixed)."""
+        store = self.store
+        outcome = await store.run(
+            store.accept,
+            session_id,
+            SESSION_START_ID,
+            SESSION_START_MESSAGE,
+            page,
+            self.max_open_per_session,
+        )
+        if outcome.outcome == NEW:
+            self.inbox.wake(session_id)
 
     async def _user_uttered(self, sid: str, data: Any) -> None:
         if not isinstance(data, dict):
             await self._bad_request(sid, "user_uttered payload is not an object")
             return
+        waiting = (await self._socket_session(sid)).get("session_id")
+        if waiting in self._greet_on_first_message:
+            self._greet_on_first_message.discard(waiting)
+            await self._greet(waiting, page_metadata(data))
         if "message" not in data:
             # rasa-webchat sends one without a message when it has no init payload:
-            # nothing to say, nothing to answer.
-            logger.debug("widget socket %s: user_uttered without a message ignored", sid)
+            # nothing to say (the greeting above was its point).
+            logger.debug("widget socket %s: user_uttered without a message", sid)
             return
         message_id = data.get("message_id")
         if message_id is None:
