@@ -328,6 +328,7 @@ def test_a_restart_while_a_person_has_the_conversation_keeps_the_handoff(
     created = requests.post(
         api,
         json={
+            "request_id": secrets.token_hex(8),
             "conversation_id": session_id,
             "reason": "customer_request",
             "topic": "request_human",
@@ -338,6 +339,7 @@ def test_a_restart_while_a_person_has_the_conversation_keeps_the_handoff(
         headers=headers,
         timeout=10,
     )
+    assert created.status_code == 201, created.text
     number = created.json()["number"]
     pushed = push(
         supervised,
@@ -409,3 +411,4 @@ def test_a_burst_of_200_messages_is_queued_or_refused_never_dropped(
             break
         time.sleep(1)
     assert processed == receipts  # every acknowledged one, once, in order
+    print(f"burst of 200: {len(receipts)} acknowledged and processed, {len(refused)} refused")

@@ -35,7 +35,10 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "rasa-webchat-1.0.1"
 PACKAGE = "rasa-webchat@1.0.1"
 # `npm view rasa-webchat@1.0.1 dist.integrity`
-INTEGRITY = "sha512-Ld1zVJvTAaTrs6A5p8t70agNNrKYRyXlvqXZRgBoDvKKUXbA0jhJKECi5bdPGlaR6jsmqWtVylHS+YqIqo0x8w=="
+INTEGRITY = (
+    "sha512-Ld1zVJvTAaTrs6A5p8t70agNNrKYRyXlvqXZRgBoDvKKUXbA0jhJKECi5bdPGl"
+    "aR6jsmqWtVylHS+YqIqo0x8w=="
+)
 
 
 def webchat_bundle() -> Path:

@@ -29,6 +29,10 @@ from bot.inbound import loads_json
 logger = logging.getLogger(__name__)
 
 
+# Packets one long-polling POST may carry (engine.io's default is 16).
+MAX_PACKETS_PER_POLL = 256
+
+
 class InvalidPacket(ValueError):
     """A packet a widget may not send; `str(error)` says why (for the log)."""
 
@@ -159,11 +163,18 @@ class CheckedWebSocket(SanicEngineSocket):
 
 
 class WidgetEngineServer(engineio.AsyncServer):
-    """engine.io's server with CheckedWebSocket for the websocket transport."""
+    """engine.io's server with CheckedWebSocket for the websocket transport.
+
+    Over long polling a client sends what it has buffered in one POST: a customer
+    writing fast (or a widget resending after a reconnect) can have more than
+    engine.io's 16 packets, which it refuses with 400 and the socket drops. The
+    body stays limited in bytes (`max_http_buffer_size`).
+    """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._async = {**self._async, "websocket": CheckedWebSocket}
+        engineio_payload.Payload.max_decode_packets = MAX_PACKETS_PER_POLL
 
 
 class WidgetSocketServer(AsyncServer):
