@@ -26,6 +26,9 @@ class ActionSettings:
     contact_phone: str = "09 4242 4242"
     contact_email: str = "asiakaspalvelu@example.com"
     timezone: str = "Europe/Helsinki"
+    # Rasa's HTTP API: a ticket the outbox filed later is announced to the customer.
+    rasa_url: str = ""
+    rasa_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ActionSettings:
@@ -36,6 +39,8 @@ class ActionSettings:
             helpdesk_url=env.get("HELPDESK_URL", defaults.helpdesk_url).rstrip("/"),
             helpdesk_api_token=env.get("HELPDESK_API_TOKEN", defaults.helpdesk_api_token),
             outbox_path=env.get("HELPDESK_OUTBOX_PATH", defaults.outbox_path),
+            rasa_url=env.get("RASA_URL", defaults.rasa_url).rstrip("/"),
+            rasa_token=env.get("RASA_TOKEN", defaults.rasa_token),
             outbox_flush_seconds=float(
                 env.get("OUTBOX_FLUSH_SECONDS", defaults.outbox_flush_seconds)
             ),

@@ -27,7 +27,7 @@ from actions.conversation import (
     latest_text,
     user_intents_newest_first,
 )
-from actions.helpdesk import HelpdeskRejected, HelpdeskUnavailable
+from actions.helpdesk import HelpdeskRejected, HelpdeskUnavailable, TicketCreated
 from actions.i18n import display_datetime
 from actions.verified_form import MAX_FAILURES, PatientForm, SlotValues
 
@@ -347,16 +347,51 @@ class ActionCreateTicket(Action):
                     response="utter_ticket_queue_position", queue_position=created.queue_position
                 )
         # For the widget's banner (channels that don't know it ignore it).
-        banner: dict[str, Any] = {
-            "state": "waiting",
-            "ticket_number": created.number,
-            "due_at": created.due_at.isoformat(),
-            "due_text": due_text,
-            "queue_position": created.queue_position,
-        }
-        if created.expected_wait_minutes is not None:
-            banner["expected_wait_minutes"] = rounded_wait(created.expected_wait_minutes)
-        if created.agents_online is not None:
-            banner["agents_online"] = created.agents_online
-        dispatcher.utter_message(json_message={"handoff": banner})
+        dispatcher.utter_message(json_message={"handoff": ticket_banner(created, due_text)})
         return events + [SlotSet("ticket_number", created.number), ConversationPaused()]
+
+
+class ActionAnnounceFiledTicket(Action):
+    """The ticket that waited in the outbox is filed: tell its number and reply time.
+
+    Run by the outbox's client through Rasa's API (actions/announce.py) in a
+    conversation that is paused for the handoff; said once per ticket.
+    """
+
+    def name(self) -> str:
+        return "action_announce_filed_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            ticket = await services.helpdesk().latest_ticket(tracker.sender_id)
+        except HelpdeskUnavailable:
+            logger.warning("no ticket to announce for %s: helpdesk unavailable", tracker.sender_id)
+            return []
+        if ticket is None or ticket.number == tracker.get_slot("ticket_number"):
+            return []  # nothing filed, or the customer knows it already
+        due_text = display_datetime(
+            ticket.due_at, conversation_language(tracker), services.settings().timezone
+        )
+        dispatcher.utter_message(
+            response="utter_ticket_filed_later", ticket_number=ticket.number, due_time=due_text
+        )
+        dispatcher.utter_message(json_message={"handoff": ticket_banner(ticket, due_text)})
+        return [SlotSet("ticket_number", ticket.number)]
+
+
+def ticket_banner(created: TicketCreated, due_text: str) -> dict[str, Any]:
+    """The widget's handoff banner for a filed ticket."""
+    banner: dict[str, Any] = {
+        "state": "waiting",
+        "ticket_number": created.number,
+        "due_at": created.due_at.isoformat(),
+        "due_text": due_text,
+        "queue_position": created.queue_position,
+    }
+    if created.expected_wait_minutes is not None:
+        banner["expected_wait_minutes"] = rounded_wait(created.expected_wait_minutes)
+    if created.agents_online is not None:
+        banner["agents_online"] = created.agents_online
+    return banner

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from actions.announce import FiledLater, FiledTicketAnnouncer
 from actions.config import ActionSettings
 from actions.outbox import Outbox
 
@@ -95,15 +96,31 @@ class TicketCreated:
 class HelpdeskClient:
     """Async client of the helpdesk API; one aiohttp session per call."""
 
-    def __init__(self, base_url: str, token: str, outbox: Outbox, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        outbox: Outbox,
+        timeout: float = 5.0,
+        on_filed_later: FiledLater | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.outbox = outbox
         self.timeout = timeout
+        # Called with the payload of a ticket the outbox delivered after the customer
+        # was told it was saved: they are waiting to hear its number.
+        self.on_filed_later = on_filed_later
 
     @classmethod
     def from_settings(cls, settings: ActionSettings) -> HelpdeskClient:
-        return cls(settings.helpdesk_url, settings.helpdesk_api_token, Outbox(settings.outbox_path))
+        announcer = FiledTicketAnnouncer.from_settings(settings)
+        return cls(
+            settings.helpdesk_url,
+            settings.helpdesk_api_token,
+            Outbox(settings.outbox_path),
+            on_filed_later=announcer.announce if announcer is not None else None,
+        )
 
     async def create_ticket(self, ticket: dict[str, Any]) -> TicketCreated:
         """Create the ticket (older undelivered items go first).
@@ -160,6 +177,12 @@ class HelpdeskClient:
     async def latest_ticket_number(self, conversation_id: str) -> str | None:
         """The number of the conversation's newest ticket (e.g. one the outbox filed
         later), or None; HelpdeskUnavailable if the helpdesk can't be asked."""
+        ticket = await self.latest_ticket(conversation_id)
+        return ticket.number if ticket is not None else None
+
+    async def latest_ticket(self, conversation_id: str) -> TicketCreated | None:
+        """The conversation's newest ticket, or None; HelpdeskUnavailable if the
+        helpdesk can't be asked."""
         async with self._session() as session:
             try:
                 async with session.get(
@@ -174,7 +197,8 @@ class HelpdeskClient:
         found = [t for t in body.get("tickets") or [] if isinstance(t, dict) and t.get("number")]
         if not found:
             return None
-        return str(max(found, key=lambda ticket: str(ticket.get("created_at") or ""))["number"])
+        newest = max(found, key=lambda ticket: str(ticket.get("created_at") or ""))
+        return TicketCreated.from_json(newest)
 
     async def service_hours(self) -> dict[str, Any]:
         """`{timezone, open_now, next_opening, display: {fi, en}}`; HelpdeskUnavailable if down."""
@@ -218,7 +242,16 @@ class HelpdeskClient:
                     continue
                 return delivered, False
             delivered += 1
+            if item.kind == "ticket" and self.on_filed_later is not None:
+                await self._announce(item.payload)
         return delivered, True
+
+    async def _announce(self, payload: dict[str, Any]) -> None:
+        assert self.on_filed_later is not None
+        try:
+            await self.on_filed_later(payload)
+        except Exception:  # the ticket is filed; telling the customer is best effort
+            logger.exception("could not announce the ticket of %s", payload.get("conversation_id"))
 
     async def _deliver(
         self, session: aiohttp.ClientSession, kind: str, request_id: str, payload: dict[str, Any]

@@ -159,6 +159,13 @@ class Supervisor:
         """The current pid of every child that runs (0 while it is down)."""
         return {name: int(info["pid"]) for name, info in self.processes().items()}
 
+    def stop(self, name: str) -> None:
+        """Stop one child (it stays down until `start`): an outage on purpose."""
+        self.proxy.supervisor.stopProcess(name)
+
+    def start(self, name: str) -> None:
+        self.proxy.supervisor.startProcess(name)
+
     def is_up(self) -> bool:
         """supervisord answers on its socket."""
         try:

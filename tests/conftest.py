@@ -229,6 +229,9 @@ def action_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         "CONTACT_PHONE": "09 4242 4242",
         "CONTACT_EMAIL": "asiakaspalvelu@example.com",
         "TIMEZONE": TIMEZONE,
+        # No Rasa to announce tickets filed later to, unless a test starts one.
+        "RASA_URL": "",
+        "RASA_TOKEN": "",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

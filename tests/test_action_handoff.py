@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.handoff import (
+    ActionAnnounceFiledTicket,
     ActionCreateTicket,
     ActionStartHandoff,
     ValidateHandoffForm,
@@ -782,3 +783,68 @@ def test_the_transcript_shows_a_clicked_button_as_the_customer_saw_it() -> None:
         ("bot", "Miten haluaisit kuulla meistä?"),
         ("customer", "Tässä chatissa"),
     ]
+
+
+async def test_a_ticket_filed_later_is_announced_once(domain: dict, action_helpdesk: Any) -> None:
+    """The outbox filed the ticket after the customer heard it was saved: now they hear
+    its number and the reply time, in their language, once."""
+    created = requests.post(
+        action_helpdesk.base_url + "/api/tickets",
+        json={
+            "request_id": "filed-later-1",
+            "conversation_id": "announce-me",
+            "reason": "customer_request",
+            "topic": "request_human",
+            "language": "en",
+            "contact_method": "chat",
+            "transcript": [{"sender": "customer", "text": "a person please"}],
+        },
+        headers={"Authorization": f"Bearer {action_helpdesk.token}"},
+        timeout=10,
+    ).json()
+
+    def paused_tracker(ticket_number: str | None) -> Tracker:
+        return Tracker(
+            sender_id="announce-me",
+            slots=slots(language="en", ticket_number=ticket_number),
+            latest_message=parse_data("a person please", "request_human"),
+            events=[],
+            paused=True,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnnounceFiledTicket().run(dispatcher, paused_tracker(None), domain)
+    assert responses(dispatcher) == ["utter_ticket_filed_later", None]
+    told = dispatcher.messages[0]
+    assert told["ticket_number"] == created["number"]
+    assert any(day in told["due_time"] for day in WEEKDAYS_EN) or ":" in told["due_time"]
+    banner = dispatcher.messages[1]["custom"]["handoff"]
+    assert (banner["state"], banner["ticket_number"]) == ("waiting", created["number"])
+    assert slot_sets(events) == {"ticket_number": created["number"]}
+
+    # Announced again (a retry): the customer already knows, nothing is said twice.
+    again = CollectingDispatcher()
+    assert (
+        await ActionAnnounceFiledTicket().run(again, paused_tracker(created["number"]), domain)
+        == []
+    )
+    assert again.messages == []
+
+
+async def test_no_ticket_means_nothing_to_announce(domain: dict, action_helpdesk: Any) -> None:
+    tracker = Tracker(
+        sender_id="nothing-filed",
+        slots=slots(language="fi"),
+        latest_message=parse_data("hei", "greet"),
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    assert await ActionAnnounceFiledTicket().run(dispatcher, tracker, domain) == []
+    assert dispatcher.messages == []

@@ -36,7 +36,8 @@ BACK_WITHIN_SECONDS = 180
 @pytest.fixture(scope="module")
 def supervised(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: these tests kill its processes."""
-    with whole_stack(tmp_path_factory.mktemp("faults")) as stack:
+    # The relay tries the outbox every second: an outage ends quickly in tests.
+    with whole_stack(tmp_path_factory.mktemp("faults"), OUTBOX_FLUSH_SECONDS="1") as stack:
         yield stack
 
 
@@ -412,3 +413,42 @@ def test_a_burst_of_200_messages_is_queued_or_refused_never_dropped(
         time.sleep(1)
     assert processed == receipts  # every acknowledged one, once, in order
     print(f"burst of 200: {len(receipts)} acknowledged and processed, {len(refused)} refused")
+
+
+def test_a_ticket_filed_after_an_outage_is_announced_in_the_chat(
+    supervised: RunningStack, widget_client: Callable[[], Widget]
+) -> None:
+    """The helpdesk is down when the customer asks for a person: they hear that the
+    request is saved; when the helpdesk is back the outbox files it and the customer
+    is told its number and reply time in the chat, without writing anything."""
+    stack = supervisor_of(supervised)
+    widget = widget_client()
+    mark = widget.mark()
+    widget.start()
+    greeted(widget, mark)
+    stack.supervisor.stop("bot")
+    try:
+        mark = widget.mark()
+        widget.say("Haluan puhua ihmisen kanssa")
+        widget.wait_for("bot_uttered", lambda data: bool(data.get("buttons")), after=mark)
+        mark = widget.mark()
+        widget.say("tässä chatissa")
+        saved = widget.wait_for(
+            "bot_uttered", lambda data: "tallessa" in (data.get("text") or ""), after=mark
+        )
+        assert "T-" not in saved["text"]
+    finally:
+        mark_after = widget.mark()  # start() returns once the service is up: maybe later
+        stack.supervisor.start("bot")
+    told = widget.wait_for(
+        "bot_uttered", lambda data: "nyt kirjattu" in (data.get("text") or ""), after=mark_after
+    )
+    banner = widget.wait_for(
+        "handoff", lambda data: bool(data.get("ticket_number")), after=mark_after
+    )
+    assert banner["ticket_number"] in told["text"] and banner["state"] == "waiting"
+    # From now on the customer's messages go to that ticket.
+    message_id = widget.say("Lisätietoa: lasku 1002")
+    receipt = widget.wait_for("receipt", lambda data: data.get("message_id") == message_id)
+    assert receipt["status"] == "added_to_ticket"
+    assert receipt["ticket_number"] == banner["ticket_number"]

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+from aiohttp import web
 
+from actions.announce import ANNOUNCE_ACTION, FiledTicketAnnouncer
 from actions.config import ActionSettings
 from actions.helpdesk import (
     HelpdeskClient,
@@ -498,3 +500,75 @@ def test_relay_delivers_pending_items(
         relay.wait(timeout=10)
     assert outbox.pending() == []
     assert len(tickets_of(helpdesk_server, body["conversation_id"])) == 1
+
+
+# --- a ticket filed later is announced -------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_ticket_the_outbox_delivers_later_is_announced(
+    outbox: Outbox, down_helpdesk: DownHelpdesk
+) -> None:
+    announced: list[str] = []
+
+    async def record(payload: dict) -> None:
+        announced.append(payload["conversation_id"])
+
+    client = HelpdeskClient(
+        down_helpdesk.base_url, down_helpdesk.token, outbox, on_filed_later=record
+    )
+    with pytest.raises(HelpdeskUnavailable):
+        await client.create_ticket(ticket("conv-late"))
+    down_helpdesk.start()
+    # The next handoff delivers the waiting ticket first: that one is announced; the
+    # new one is not (its customer hears the number in the answer itself).
+    await client.create_ticket(ticket("conv-now"))
+    assert announced == ["conv-late"]
+    assert await client.flush_outbox() == 0
+    assert announced == ["conv-late"]
+
+
+@pytest.mark.asyncio
+async def test_the_announcer_asks_rasa_to_run_the_action_in_that_conversation() -> None:
+    calls: list[tuple[str, dict, dict]] = []
+
+    async def execute(request: web.Request) -> web.Response:
+        calls.append((request.path, dict(request.query), await request.json()))
+        return web.json_response({"tracker": {}, "messages": []})
+
+    app = web.Application()
+    app.router.add_post("/conversations/{conversation}/execute", execute)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        announcer = FiledTicketAnnouncer(f"http://127.0.0.1:{port}", "rasa-token")
+        await announcer.announce({"conversation_id": "a b/c"})
+        await announcer.announce({"conversation_id": ""})  # nothing to tell
+    finally:
+        await runner.cleanup()
+    assert calls == [
+        (
+            "/conversations/a b/c/execute",
+            {"token": "rasa-token", "output_channel": "latest"},
+            {"name": ANNOUNCE_ACTION},
+        )
+    ]
+
+
+@pytest.mark.asyncio
+async def test_the_announcer_survives_rasa_being_down() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        announcer = FiledTicketAnnouncer(f"http://127.0.0.1:{holder.getsockname()[1]}", "t")
+        await announcer.announce({"conversation_id": "c1"})  # logged, not raised
+
+
+def test_no_rasa_settings_means_no_announcer() -> None:
+    assert FiledTicketAnnouncer.from_settings(ActionSettings(rasa_url="", rasa_token="")) is None
+    made = FiledTicketAnnouncer.from_settings(
+        ActionSettings(rasa_url="http://rasa:5005/", rasa_token="t")
+    )
+    assert made is not None and made.rasa_url == "http://rasa:5005"
