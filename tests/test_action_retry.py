@@ -23,6 +23,7 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import action_retry
+from tests.services import local_web_app
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -116,13 +117,8 @@ async def test_other_failures_are_not_retried(retrying: None, domain: Domain) ->
 
     app = web.Application()
     app.router.add_post("/webhook", failing)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    action = RemoteAction("action_any", EndpointConfig(f"http://127.0.0.1:{port}/webhook"))
-    try:
+    async with local_web_app(app) as url:
+        action = RemoteAction("action_any", EndpointConfig(f"{url}/webhook"))
         with pytest.raises(RasaException):
             await action.run(
                 CollectingOutputChannel(),
@@ -130,6 +126,4 @@ async def test_other_failures_are_not_retried(retrying: None, domain: Domain) ->
                 english_tracker(domain),
                 domain,
             )
-    finally:
-        await runner.cleanup()
     assert calls == [1]

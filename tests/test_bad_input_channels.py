@@ -37,6 +37,7 @@ from bot.channels.rest import MAX_BODY_BYTES, TooLarge, parse_rest_message
 from bot.channels.widget import field_problem, last_seq_of
 from bot.inbound import MAX_MESSAGE_LENGTH, InvalidInput
 from tests.conftest import RunningStack
+from tests.test_widget_channel import tracker_events
 
 WAIT = 60.0  # seconds; Rasa shares 2 CPU cores with other tests
 # A question the bot answers without a form, in Finnish.
@@ -187,17 +188,6 @@ def rasa_log_without_tracebacks(running_stack: RunningStack) -> Iterator[Path]:
     time.sleep(0.5)  # what the last request logs
     written = log.read_bytes()[start:].decode("utf-8", "replace")
     assert "Traceback" not in written, written
-
-
-def tracker_events(running_stack: RunningStack, conversation_id: str) -> list[dict[str, Any]]:
-    config = running_stack.config
-    reply = requests.get(
-        f"{config.rasa_url}/conversations/{conversation_id}/tracker",
-        params={"token": config.rasa_token},
-        timeout=30,
-    )
-    reply.raise_for_status()
-    return reply.json()["events"]
 
 
 def user_events(running_stack: RunningStack, conversation_id: str) -> list[dict[str, Any]]:

@@ -265,6 +265,16 @@ def widget_client(supervised: RunningStack) -> Iterator[Callable[[], Widget]]:
             pass
 
 
+def greeted_widget(widget_client: Callable[[], Widget]) -> tuple[Widget, str]:
+    """A widget with a new session, after its greeting; and the session id."""
+    widget = widget_client()
+    mark = widget.mark()
+    widget.start()
+    greeted(widget, mark)
+    assert widget.token is not None
+    return widget, session_id_of(widget.token)
+
+
 def user_message_ids(running: RunningStack, conversation_id: str) -> list[str]:
     """The message ids of the customer's messages in Rasa's tracker, in order."""
     return [
@@ -280,13 +290,8 @@ def test_rasa_killed_right_after_receipts_processes_each_message_once_in_order(
     """Five messages acknowledged in a burst, then `kill -9` at the first receipt: the
     restarted server processes every acknowledged one exactly once, in order, and
     the answers reach the customer when the widget comes back."""
-    widget = widget_client()
-    mark = widget.mark()
-    widget.start()
-    greeted(widget, mark)
+    widget, session_id = greeted_widget(widget_client)
     token = widget.token
-    assert token is not None
-    session_id = session_id_of(token)
     texts = ["Mitkä ovat aukioloajat?", "Entä puhelinnumero?", "Kiitos", "Hei", "Moi"]
     sent = [widget.say(text) for text in texts]
     widget.wait_for("receipt", lambda data: data.get("message_id") == sent[0])
@@ -318,12 +323,7 @@ def test_rasa_killed_right_after_receipts_processes_each_message_once_in_order(
 def test_a_restart_while_a_person_has_the_conversation_keeps_the_handoff(
     supervised: RunningStack, widget_client: Callable[[], Widget]
 ) -> None:
-    widget = widget_client()
-    mark = widget.mark()
-    widget.start()
-    greeted(widget, mark)
-    assert widget.token is not None
-    session_id = session_id_of(widget.token)
+    widget, session_id = greeted_widget(widget_client)
     api = supervised.config.bot_url + "/api/tickets"
     headers = {"Authorization": f"Bearer {supervised.helpdesk_token}"}
     created = requests.post(
@@ -381,12 +381,7 @@ def test_a_burst_of_200_messages_is_queued_or_refused_never_dropped(
 ) -> None:
     """200 messages in about 2 s from one session: each is either acknowledged and then
     processed exactly once, in order, or refused before any receipt."""
-    widget = widget_client()
-    mark = widget.mark()
-    widget.start()
-    greeted(widget, mark)
-    assert widget.token is not None
-    session_id = session_id_of(widget.token)
+    widget, session_id = greeted_widget(widget_client)
     sent = []
     for n in range(200):
         sent.append(widget.say(f"viesti {n}"))
@@ -422,10 +417,7 @@ def test_a_ticket_filed_after_an_outage_is_announced_in_the_chat(
     request is saved; when the helpdesk is back the outbox files it and the customer
     is told its number and reply time in the chat, without writing anything."""
     stack = supervisor_of(supervised)
-    widget = widget_client()
-    mark = widget.mark()
-    widget.start()
-    greeted(widget, mark)
+    widget, _ = greeted_widget(widget_client)
     stack.supervisor.stop("bot")
     try:
         mark = widget.mark()

@@ -32,6 +32,7 @@ from actions.helpdesk import (
     TicketCreated,
 )
 from actions.outbox import Outbox, retry_delay
+from tests.services import local_web_app
 
 if TYPE_CHECKING:
     from tests.conftest import HelpdeskServer
@@ -538,17 +539,10 @@ async def test_the_announcer_asks_rasa_to_run_the_action_in_that_conversation() 
 
     app = web.Application()
     app.router.add_post("/conversations/{conversation}/execute", execute)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        announcer = FiledTicketAnnouncer(f"http://127.0.0.1:{port}", "rasa-token")
+    async with local_web_app(app) as rasa_url:
+        announcer = FiledTicketAnnouncer(rasa_url, "rasa-token")
         await announcer.announce({"conversation_id": "a b/c"})
         await announcer.announce({"conversation_id": ""})  # nothing to tell
-    finally:
-        await runner.cleanup()
     assert calls == [
         (
             "/conversations/a b/c/execute",

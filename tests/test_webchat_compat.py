@@ -24,12 +24,16 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import RunningStack
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_widget_browser import ANSWER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Page, expect
+from test_widget_browser import (  # noqa: F401 - fixtures used by name
+    ANSWER_TIMEOUT_MS,
+    browser,
+    new_page,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "rasa-webchat-1.0.1"
@@ -80,16 +84,6 @@ PAGE = """<!doctype html>
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run tools/ensure-packages.sh (as root)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def webchat_site(running_stack: RunningStack) -> Iterator[str]:
     """Another web site (allowed by the channel) whose page embeds rasa-webchat."""
@@ -100,6 +94,10 @@ def webchat_site(running_stack: RunningStack) -> Iterator[str]:
 
     class Site(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path == "/favicon.ico":
+                self.send_response(204)
+                self.end_headers()
+                return
             body = files.get(self.path)
             if body is None:
                 self.send_error(404)
@@ -124,18 +122,11 @@ def webchat_site(running_stack: RunningStack) -> Iterator[str]:
 
 
 @pytest.fixture
-def webchat_page(browser: Browser, webchat_site: str) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(ANSWER_TIMEOUT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # For a failing test: what the page said (rasa-webchat logs its socket events).
-    page.on("console", lambda message: print(f"console {message.type}: {message.text[:300]}"))
+def webchat_page(new_page: Any, webchat_site: str) -> Page:  # noqa: F811 - the fixture
+    # rasa-webchat asks Google for a font this machine can't reach: a network error.
+    page = new_page(network_errors=True)
     page.goto(webchat_site + "/")
-    yield page
-    context.close()
-    assert not errors, errors
+    return page
 
 
 def test_rasa_webchat_from_npm_holds_a_conversation(webchat_page: Page) -> None:
