@@ -26,6 +26,8 @@ from actions.outbox import Outbox
 logger = logging.getLogger(__name__)
 
 PATHS = {"ticket": "/api/tickets", "feedback": "/api/feedback"}
+# Tickets a person still works on: a customer's message goes to the newest of them.
+OPEN_STATUSES = ("open", "assigned", "waiting_customer")
 # Outbox kinds that change an existing ticket: PATCH /api/tickets/<number>.
 TICKET_CHANGES = frozenset({"rating"})
 
@@ -50,16 +52,24 @@ class HelpdeskUnavailable(HelpdeskError):
     item; 401/403/404/429: its setup), None when it could not be reached at all.
     """
 
-    def __init__(self, request_id: str | None, detail: str = "", status: int | None = None) -> None:
+    def __init__(
+        self,
+        request_id: str | None,
+        detail: str = "",
+        status: int | None = None,
+        item_only: bool = False,
+    ) -> None:
         super().__init__(f"helpdesk unavailable ({detail or 'no answer'})")
         self.request_id = request_id
         self.detail = detail
         self.status = status
+        self.item_only = item_only
 
     @property
     def failed_on_this_item(self) -> bool:
-        """The helpdesk is up but failed on this request: the next one may well go through."""
-        return self.status is not None and self.status >= 500
+        """The helpdesk is up but this request can't go now (it failed on it, or a
+        message's ticket isn't there yet): the next one may well go through."""
+        return self.item_only or (self.status is not None and self.status >= 500)
 
 
 class HelpdeskRejected(HelpdeskError):
@@ -174,6 +184,54 @@ class HelpdeskClient:
                 return False
         return True
 
+    def queue_ticket_message(
+        self,
+        conversation_id: str,
+        ticket_number: str | None,
+        text: str,
+        message_id: str,
+        sent_at: datetime,
+    ) -> None:
+        """Keep a customer message for their ticket (a person has the conversation).
+
+        Synchronous and durable: call it before telling the customer it was added.
+        `deliver_ticket_messages` (or the relay) sends it; without a number it goes
+        to the conversation's newest open ticket once there is one. The same
+        message id is kept once, and the helpdesk adds it to the ticket once.
+        """
+        payload = {
+            "conversation_id": conversation_id,
+            "ticket_number": ticket_number,
+            "sender": "customer",
+            "text": _shorten(text),
+            "sent_at": sent_at.isoformat(),
+            "message_id": message_id,
+        }
+        self.outbox.put("ticket_message", f"message:{conversation_id}:{message_id}", payload)
+
+    async def deliver_ticket_messages(self, conversation_id: str) -> int:
+        """Send what waits for this conversation's ticket, in order; how many went."""
+        async with self._session() as session:
+            delivered, _ = await self._flush(session, conversation_id=conversation_id)
+        return delivered
+
+    async def _open_ticket_number(
+        self, session: aiohttp.ClientSession, conversation_id: str
+    ) -> str | None:
+        """The conversation's newest ticket a person still works on, if any."""
+        params = {"conversation_id": conversation_id, "status": ",".join(OPEN_STATUSES)}
+        try:
+            async with session.get(self.base_url + PATHS["ticket"], params=params) as response:
+                if response.status != 200:
+                    raise HelpdeskUnavailable(None, f"HTTP {response.status}", response.status)
+                body = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise HelpdeskUnavailable(None, _describe(error)) from error
+        found = [t for t in body.get("tickets") or [] if isinstance(t, dict) and t.get("number")]
+        if not found:
+            return None
+        return str(max(found, key=lambda ticket: str(ticket.get("created_at") or ""))["number"])
+
     async def latest_ticket_number(self, conversation_id: str) -> str | None:
         """The number of the conversation's newest ticket (e.g. one the outbox filed
         later), or None; HelpdeskUnavailable if the helpdesk can't be asked."""
@@ -220,7 +278,10 @@ class HelpdeskClient:
         return delivered
 
     async def _flush(
-        self, session: aiohttp.ClientSession, skip: str | None = None
+        self,
+        session: aiohttp.ClientSession,
+        skip: str | None = None,
+        conversation_id: str | None = None,
     ) -> tuple[int, bool]:
         """(delivered, reachable); stops at the first sign that the helpdesk is down.
 
@@ -228,8 +289,14 @@ class HelpdeskClient:
         its own retry time: neither holds up the items behind it.
         """
         delivered = 0
+        # A conversation whose item could not go now sends nothing after it this
+        # round: its messages reach the ticket in the order the customer wrote them.
+        held: set[str] = set()
         for item in self.outbox.pending(due_at=time.time()):
-            if item.request_id == skip:
+            conversation = str(item.payload.get("conversation_id") or "")
+            if item.request_id == skip or (conversation and conversation in held):
+                continue
+            if conversation_id is not None and conversation != conversation_id:
                 continue
             try:
                 await self._deliver(session, item.kind, item.request_id, item.payload)
@@ -238,7 +305,8 @@ class HelpdeskClient:
                 continue
             except HelpdeskUnavailable as error:
                 if error.failed_on_this_item:
-                    logger.error("helpdesk failed on outbox item %s: %s", item.request_id, error)
+                    logger.warning("outbox item %s not delivered yet: %s", item.request_id, error)
+                    held.add(conversation)
                     continue
                 return delivered, False
             delivered += 1
@@ -257,6 +325,13 @@ class HelpdeskClient:
         self, session: aiohttp.ClientSession, kind: str, request_id: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         """Send one outbox item and record the outcome in the outbox."""
+        if kind == "ticket_message" and not payload.get("ticket_number"):
+            number = await self._open_ticket_number(session, str(payload["conversation_id"]))
+            if number is None:
+                detail = "no open ticket for this conversation yet"
+                self.outbox.record_attempt(request_id, detail)
+                raise HelpdeskUnavailable(request_id, detail, item_only=True)
+            payload = {**payload, "ticket_number": number}
         method, path, body_out = _request_for(kind, payload)
         try:
             async with session.request(method, self.base_url + path, json=body_out) as response:
@@ -289,6 +364,10 @@ class HelpdeskClient:
 
 def _request_for(kind: str, payload: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     """(method, path, body) of an outbox item."""
+    if kind == "ticket_message":
+        number = quote(str(payload["ticket_number"]), safe="")
+        body = {key: payload[key] for key in ("sender", "text", "sent_at", "message_id")}
+        return "POST", f"/api/tickets/{number}/messages", body
     if kind in TICKET_CHANGES:
         changes = {key: value for key, value in payload.items() if key != "ticket_number"}
         return "PATCH", f"/api/tickets/{quote(str(payload['ticket_number']), safe='')}", changes

@@ -92,6 +92,14 @@ class Outbox:
             ).fetchall()
         return [OutboxItem(row[0], row[1], json.loads(row[2]), row[3], row[4]) for row in rows]
 
+    def count_pending(self, kind: str) -> int:
+        """How many items of `kind` wait to be delivered."""
+        with self._connect() as conn:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND kind = ?", (kind,)
+            ).fetchone()
+        return int(count)
+
     def mark_delivered(self, request_id: str) -> None:
         with self._connect() as conn:
             conn.execute(

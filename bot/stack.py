@@ -113,6 +113,7 @@ class StackConfig:
         env.setdefault("HELPDESK_URL", f"http://127.0.0.1:{bot_port}")
         env.setdefault("TRACKER_STORE_URL", "sqlite:///var/tracker.db")
         env.setdefault("WIDGET_STORE_URL", "sqlite:///var/widget.db")
+        env.setdefault("HELPDESK_OUTBOX_PATH", "var/outbox.db")
         env.setdefault("LOCK_STORE_TYPE", "in_memory")
         env.setdefault("REDIS_HOST", "localhost")
         env.setdefault("REDIS_PORT", "6379")

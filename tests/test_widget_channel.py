@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ import requests
 import socketio
 import websockets
 
+from actions.helpdesk import HelpdeskClient
+from actions.outbox import Outbox
 from bot.channels.sessions import SessionSigner
 from bot.channels.store import WidgetStore
-from bot.channels.ticket_messages import TicketForwarder
 from bot.channels.widget import (
     WidgetInput,
     WidgetOutput,
@@ -242,13 +244,14 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None
 
 
 async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
-    helpdesk_server: HelpdeskServer, widget_store: WidgetStore
+    helpdesk_server: HelpdeskServer, widget_store: WidgetStore, tmp_path: Path
 ) -> None:
     session_id, token = SessionSigner(SECRET).new_session()
     number = new_ticket(helpdesk_server, session_id)["number"]
-    forwarder = TicketForwarder(helpdesk_server.base_url, helpdesk_server.token, backoff=(0.1,))
+    outbox = Outbox(tmp_path / "outbox.db")
+    helpdesk = HelpdeskClient(helpdesk_server.base_url, helpdesk_server.token, outbox)
     channel = WidgetInput(
-        SECRET, "http://localhost:8000", push_token="push", forwarder=forwarder, store=widget_store
+        SECRET, "http://localhost:8000", push_token="push", helpdesk=helpdesk, store=widget_store
     )
     server = FakeSocketServer()
     channel.sio = server  # type: ignore[assignment]
@@ -271,7 +274,7 @@ async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
             "sid1", {"message": text, "message_id": f"m{index + 1}", "session_id": token}
         )
     await wait_for(lambda: len(to_rasa) == 3)
-    assert await forwarder.wait_until_sent(timeout=20)
+    await wait_for(lambda: outbox.count_pending("ticket_message") == 0)
 
     receipts = [data for event, data, _ in server.emitted if event == "receipt"]
     assert receipts == [
@@ -291,8 +294,11 @@ async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
     ]
 
     # The same message sent again (its first answer lost on the way): still once.
-    forwarder.submit(session_id, "Maksoin sen jo 3.5.", "m2", number)
-    assert await forwarder.wait_until_sent(timeout=20)
+    again = Outbox(tmp_path / "again.db")
+    resend = HelpdeskClient(helpdesk_server.base_url, helpdesk_server.token, again)
+    now = datetime.now(timezone.utc)
+    resend.queue_ticket_message(session_id, number, "Maksoin sen jo 3.5.", "m2", now)
+    assert await resend.deliver_ticket_messages(session_id) == 1
     assert customer_lines(helpdesk_server, number)[-1:] == ["Maksoin sen jo 3.5."]
     assert len(customer_lines(helpdesk_server, number)) == 3
 
@@ -304,8 +310,8 @@ async def test_handed_off_messages_go_to_the_ticket_and_to_rasa(
     assert [data for event, data, _ in server.emitted if event == "receipt"] == [
         {"message_id": "m9", "status": "received"}
     ]
-    assert forwarder.pending() == [] and len(customer_lines(helpdesk_server, number)) == 3
-    await forwarder.close()
+    assert outbox.count_pending("ticket_message") == 0
+    assert len(customer_lines(helpdesk_server, number)) == 3
 
 
 async def test_helpdesk_down_then_up_each_message_arrives_once(tmp_path: Any) -> None:
@@ -316,46 +322,50 @@ async def test_helpdesk_down_then_up_each_message_arrives_once(tmp_path: Any) ->
     number = new_ticket(before.start(port=port, db_url=db_url, token=token), "s-down")["number"]
     before.stop_all()  # the helpdesk goes down
 
-    forwarder = TicketForwarder(f"http://127.0.0.1:{port}", token, backoff=(0.2, 0.4))
-    forwarder.submit("s-down", "Ensimmäinen viesti", "m1", number)
-    forwarder.submit("s-down", "Toinen viesti", "m2", number)
-    await wait_for(lambda: forwarder.pending("s-down")[0].attempts >= 2)
-    waiting = forwarder.pending("s-down")
-    assert [message.text for message in waiting] == ["Ensimmäinen viesti", "Toinen viesti"]
-    assert "ClientConnectorError" in waiting[0].last_error
+    outbox = Outbox(tmp_path / "outbox.db")
+    client = HelpdeskClient(f"http://127.0.0.1:{port}", token, outbox)
+    now = datetime.now(timezone.utc)
+    client.queue_ticket_message("s-down", number, "Ensimmäinen viesti", "m1", now)
+    client.queue_ticket_message("s-down", number, "Toinen viesti", "m2", now)
+    assert await client.deliver_ticket_messages("s-down") == 0
+    waiting = outbox.pending()
+    assert [item.payload["text"] for item in waiting] == ["Ensimmäinen viesti", "Toinen viesti"]
+    assert "ClientConnectorError" in (waiting[0].last_error or "")
 
     (tmp_path / "after").mkdir()
     after = HelpdeskProcesses(tmp_path / "after")
     try:
         server = after.start(port=port, db_url=db_url, token=token)
-        assert await forwarder.wait_until_sent(timeout=30)
-        await asyncio.sleep(1.0)  # a duplicate would have arrived by now
+        assert await client.flush_outbox() == 2  # the relay's round
+        assert await client.flush_outbox() == 0
         assert customer_lines(server, number) == [
             "Haluan puhua ihmisen kanssa",
             "Ensimmäinen viesti",
             "Toinen viesti",
         ]
-        assert forwarder.delivered == 2
     finally:
-        await forwarder.close()
         after.stop_all()
 
 
 async def test_without_a_number_messages_wait_for_the_conversations_ticket(
-    helpdesk_server: HelpdeskServer,
+    helpdesk_server: HelpdeskServer, tmp_path: Path
 ) -> None:
     """A ticket filed through the actions' outbox: the widget has no number yet."""
-    forwarder = TicketForwarder(helpdesk_server.base_url, helpdesk_server.token, backoff=(0.1,))
-    try:
-        forwarder.submit("s-later", "Onko tämä mennyt perille?", "m1", None)
-        await wait_for(lambda: forwarder.pending("s-later")[0].attempts >= 1)
-        assert "no open ticket" in forwarder.pending("s-later")[0].last_error
+    outbox = Outbox(tmp_path / "outbox.db")
+    client = HelpdeskClient(helpdesk_server.base_url, helpdesk_server.token, outbox)
+    now = datetime.now(timezone.utc)
+    client.queue_ticket_message("s-later", None, "Onko tämä mennyt perille?", "m1", now)
+    client.queue_ticket_message("s-later", None, "Entä tämä?", "m2", now)
+    assert await client.deliver_ticket_messages("s-later") == 0
+    [first, second] = outbox.pending()
+    assert "no open ticket" in (first.last_error or "")
+    assert second.attempts == 0  # held behind the first: the order is kept
 
-        number = new_ticket(helpdesk_server, "s-later")["number"]  # the relay filed it
-        assert await forwarder.wait_until_sent(timeout=20)
-        assert customer_lines(helpdesk_server, number).count("Onko tämä mennyt perille?") == 1
-    finally:
-        await forwarder.close()
+    number = new_ticket(helpdesk_server, "s-later")["number"]  # the relay filed it
+    assert await client.flush_outbox() == 2
+    lines = customer_lines(helpdesk_server, number)
+    assert lines.count("Onko tämä mennyt perille?") == 1 and lines.count("Entä tämä?") == 1
+    assert lines.index("Onko tämä mennyt perille?") < lines.index("Entä tämä?")
 
 
 # --- a socket.io client for the protocol tests ------------------------------------------

@@ -20,8 +20,9 @@ widgets work too, plus what a support chat needs:
   from the same log, so a restart or another replica knows them;
 - `handoff` events, and `POST /webhooks/widget/push` for the helpdesk;
 - while a person has the conversation (handoff `waiting` or `agent`), every
-  customer message also goes to the ticket (`bot.channels.ticket_messages`,
-  retried while the helpdesk is down) and its receipt says `added_to_ticket`;
+  customer message also goes to the ticket, through the actions' helpdesk client
+  and durable outbox (`actions.helpdesk`: kept before the receipt says
+  `added_to_ticket`, retried by the relay while the helpdesk is down);
 - unmodified Rasa widgets (rasa-webchat): a client whose `session_request` does not
   ask for this protocol's extras (`asks_for_extras`) gets Rasa's plain format
   (`plain_payload`);
@@ -44,6 +45,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -54,6 +56,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from actions.helpdesk import HelpdeskClient
+from actions.outbox import Outbox
 from bot import action_retry, rasa_speedups
 from bot.channels.packets import WidgetSocketServer, polling_body_problem
 from bot.channels.processing import InboxProcessor
@@ -66,7 +70,6 @@ from bot.channels.store import (
     InboxMessage,
     WidgetStore,
 )
-from bot.channels.ticket_messages import TicketForwarder
 from bot.inbound import MAX_INTEGER, MAX_MESSAGE_LENGTH, InvalidInput, loads_json
 
 try:
@@ -85,8 +88,9 @@ MAX_METADATA_VALUE_LENGTH = 2000
 # A session's unprocessed messages beyond this are refused before their receipt
 # (`too_many_messages`); nobody types faster than the bot answers 20 messages.
 MAX_OPEN_PER_SESSION = 20
-# The embedded default when credentials.yml names no store (the stack always does).
+# The embedded defaults when credentials.yml names none (the stack always does).
 DEFAULT_STORE_URL = "sqlite:///var/widget.db"
+DEFAULT_OUTBOX_PATH = "var/outbox.db"
 PLAIN_ROOM_SUFFIX = "#plain"
 MAX_EMIT_LOCKS = 10_000
 # While a person has the conversation, what the customer writes goes to the ticket.
@@ -357,6 +361,7 @@ class WidgetInput(InputChannel):
             greet_new_sessions=_as_bool(credentials.get("greet_new_sessions", True)),
             helpdesk_url=str(credentials.get("helpdesk_url") or "") or None,
             helpdesk_token=str(credentials.get("helpdesk_token") or "") or None,
+            outbox_path=str(credentials.get("outbox_path") or "") or None,
             store=WidgetStore(str(credentials.get("store_url") or DEFAULT_STORE_URL)),
         )
 
@@ -369,7 +374,8 @@ class WidgetInput(InputChannel):
         greet_new_sessions: bool = True,
         helpdesk_url: str | None = None,
         helpdesk_token: str | None = None,
-        forwarder: TicketForwarder | None = None,
+        outbox_path: str | None = None,
+        helpdesk: HelpdeskClient | None = None,
         store: WidgetStore | None = None,
         max_open_per_session: int = MAX_OPEN_PER_SESSION,
     ) -> None:
@@ -388,14 +394,19 @@ class WidgetInput(InputChannel):
             already_handled=self._in_tracker,
             give_up=self._not_processed,
         )
-        # Customer messages to the ticket while handed off; the helpdesk API takes
-        # the same token as the push endpoint unless helpdesk_token says otherwise.
+        # Customer messages to the ticket while handed off, through the outbox the
+        # actions use; the helpdesk API takes the same token as the push endpoint
+        # unless helpdesk_token says otherwise.
         token = (helpdesk_token or self.push_token).strip()
-        if forwarder is None and token:
-            forwarder = TicketForwarder(helpdesk_url or default_helpdesk_url(), token)
-        elif forwarder is None:
+        if helpdesk is None and token:
+            helpdesk = HelpdeskClient(
+                helpdesk_url or default_helpdesk_url(),
+                token,
+                Outbox(outbox_path or DEFAULT_OUTBOX_PATH),
+            )
+        elif helpdesk is None:
             logger.warning("widget channel: no helpdesk token, so messages don't reach tickets")
-        self.forwarder = forwarder
+        self.helpdesk = helpdesk
         self.sio: AsyncServer | None = None
         self.tracker_store: TrackerStore | None = None
         self._on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None
@@ -406,6 +417,8 @@ class WidgetInput(InputChannel):
         self._emit_locks: dict[str, asyncio.Lock] = {}
         # New sessions of Rasa's own widgets, greeted at their first user_uttered.
         self._greet_on_first_message: set[str] = set()
+        # Strong references to deliveries in the background (asyncio keeps weak ones).
+        self._background: set[asyncio.Task] = set()
 
     # --- to the customer ------------------------------------------------------------
 
@@ -629,18 +642,41 @@ class WidgetInput(InputChannel):
         # While a person has the conversation the message also goes to the ticket
         # (in the background, kept and retried while the helpdesk is down).
         session = accepted.session
-        to_ticket = self.forwarder is not None and session.handoff_state in TICKET_STATES
+        to_ticket = self.helpdesk is not None and session.handoff_state in TICKET_STATES
         receipt: dict[str, Any] = {"message_id": message_id, "status": "received"}
         if to_ticket:
+            assert self.helpdesk is not None
+            # Kept for the ticket before the receipt says so.
+            await self.store.run(
+                self.helpdesk.queue_ticket_message,
+                session_id,
+                session.ticket_number,
+                text,
+                message_id,
+                datetime.now(timezone.utc),
+            )
             receipt["status"] = "added_to_ticket"
             if session.ticket_number:
                 receipt["ticket_number"] = session.ticket_number
         # The receipt goes out before NLU runs; the bot works in the background.
         await self._emit_to(sid, "receipt", receipt)
         if to_ticket:
-            assert self.forwarder is not None
-            self.forwarder.submit(session_id, text, message_id, session.ticket_number)
+            self._send_to_ticket(session_id)
         self.inbox.wake(session_id)
+
+    def _send_to_ticket(self, session_id: str) -> None:
+        """Deliver the session's waiting ticket messages now (the relay retries)."""
+        assert self.helpdesk is not None
+        task = asyncio.get_running_loop().create_task(
+            self.helpdesk.deliver_ticket_messages(session_id)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._delivered_to_ticket)
+
+    def _delivered_to_ticket(self, task: asyncio.Task) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("ticket messages kept for the relay: %s", task.exception())
 
     # --- processing (bot.channels.processing calls these) ------------------------------
 
@@ -754,7 +790,10 @@ class WidgetInput(InputChannel):
 
         @widget.route("/health", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            waiting = len(self.forwarder.pending()) if self.forwarder is not None else 0
+            waiting = 0
+            if self.helpdesk is not None:
+                outbox = self.helpdesk.outbox
+                waiting = await self.store.run(outbox.count_pending, "ticket_message")
             return response.json(
                 {
                     "status": "ok",
@@ -782,10 +821,9 @@ class WidgetInput(InputChannel):
             if sio.eio.sockets:  # engineio fails on an empty set of sockets
                 await sio.eio.disconnect()
             await sio.shutdown()
-            if self.forwarder is not None:
-                # A moment for messages on their way; what is left is logged.
-                await self.forwarder.wait_until_sent(timeout=2.0)
-                await self.forwarder.close()
+            # Ticket messages on their way stay in the outbox; the relay sends them.
+            for task in list(self._background):
+                task.cancel()
 
         @widget.route("/push", methods=["POST"])
         async def push(request: Request) -> HTTPResponse:
