@@ -219,18 +219,8 @@ class HelpdeskClient:
         self, session: aiohttp.ClientSession, conversation_id: str
     ) -> str | None:
         """The conversation's newest ticket a person still works on, if any."""
-        params = {"conversation_id": conversation_id, "status": ",".join(OPEN_STATUSES)}
-        try:
-            async with session.get(self.base_url + PATHS["ticket"], params=params) as response:
-                if response.status != 200:
-                    raise HelpdeskUnavailable(None, f"HTTP {response.status}", response.status)
-                body = await response.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            raise HelpdeskUnavailable(None, _describe(error)) from error
-        found = [t for t in body.get("tickets") or [] if isinstance(t, dict) and t.get("number")]
-        if not found:
-            return None
-        return str(max(found, key=lambda ticket: str(ticket.get("created_at") or ""))["number"])
+        ticket = await self._newest_ticket(session, conversation_id, OPEN_STATUSES)
+        return str(ticket["number"]) if ticket is not None else None
 
     async def latest_ticket_number(self, conversation_id: str) -> str | None:
         """The number of the conversation's newest ticket (e.g. one the outbox filed
@@ -242,21 +232,30 @@ class HelpdeskClient:
         """The conversation's newest ticket, or None; HelpdeskUnavailable if the
         helpdesk can't be asked."""
         async with self._session() as session:
-            try:
-                async with session.get(
-                    self.base_url + PATHS["ticket"],
-                    params={"conversation_id": conversation_id, "limit": "100"},
-                ) as response:
-                    if response.status != 200:
-                        raise HelpdeskUnavailable(None, f"HTTP {response.status}")
-                    body = await response.json()
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-                raise HelpdeskUnavailable(None, _describe(error)) from error
+            ticket = await self._newest_ticket(session, conversation_id)
+        return TicketCreated.from_json(ticket) if ticket is not None else None
+
+    async def _newest_ticket(
+        self,
+        session: aiohttp.ClientSession,
+        conversation_id: str,
+        statuses: tuple[str, ...] | None = None,
+    ) -> dict[str, Any] | None:
+        """The newest ticket of a conversation (of `statuses`) as the API lists it."""
+        params = {"conversation_id": conversation_id, "limit": "100"}
+        if statuses:
+            params["status"] = ",".join(statuses)
+        try:
+            async with session.get(self.base_url + PATHS["ticket"], params=params) as response:
+                if response.status != 200:
+                    raise HelpdeskUnavailable(None, f"HTTP {response.status}", response.status)
+                body = await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            raise HelpdeskUnavailable(None, _describe(error)) from error
         found = [t for t in body.get("tickets") or [] if isinstance(t, dict) and t.get("number")]
         if not found:
             return None
-        newest = max(found, key=lambda ticket: str(ticket.get("created_at") or ""))
-        return TicketCreated.from_json(newest)
+        return max(found, key=lambda ticket: str(ticket.get("created_at") or ""))
 
     async def service_hours(self) -> dict[str, Any]:
         """`{timezone, open_now, next_opening, display: {fi, en}}`; HelpdeskUnavailable if down."""
