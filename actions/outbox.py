@@ -62,6 +62,18 @@ class OutboxItem:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class ParkedItem:
+    """A delivery the helpdesk refused as invalid (4xx): kept for a person to look at."""
+
+    request_id: str
+    kind: str
+    conversation_id: str
+    created_at: float
+    attempts: int
+    reason: str
+
+
 class Outbox:
     """One SQLite file, safe to share between the action server and the relay."""
 
@@ -91,6 +103,34 @@ class Outbox:
                 () if due_at is None else (due_at,),
             ).fetchall()
         return [OutboxItem(row[0], row[1], json.loads(row[2]), row[3], row[4]) for row in rows]
+
+    def parked(self, limit: int = 200) -> list[ParkedItem]:
+        """Refused deliveries, newest first (only what staff need: no message text)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT request_id, kind, payload, created_at, attempts, last_error FROM outbox "
+                "WHERE state = 'rejected' ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            ParkedItem(
+                request_id=row[0],
+                kind=row[1],
+                conversation_id=_conversation_of(row[2]),
+                created_at=row[3],
+                attempts=row[4],
+                reason=row[5] or "",
+            )
+            for row in rows
+        ]
+
+    def waiting(self) -> tuple[int, float | None]:
+        """How many deliveries wait, and when the oldest of them was kept."""
+        with self._connect() as conn:
+            count, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+            ).fetchone()
+        return int(count), oldest
 
     def count_pending(self, kind: str) -> int:
         """How many items of `kind` wait to be delivered."""
@@ -154,6 +194,17 @@ class Outbox:
             self._ready = True
         with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
             yield conn
+
+
+def _conversation_of(payload: str) -> str:
+    """The conversation (or, for a rating, the ticket) an item belongs to."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    return str(data.get("conversation_id") or data.get("ticket_number") or "")
 
 
 async def relay(flush_seconds: float) -> None:

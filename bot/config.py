@@ -60,6 +60,8 @@ class Settings:
     # data/ receives labelled examples and whose models/ receives candidates, and the
     # model Rasa was started with (the stack passes RASA_MODEL to every process).
     tracker_store_url: str = "sqlite:///var/tracker.db"
+    # The actions' outbox (deliveries the helpdesk refused are shown to admins).
+    outbox_path: str = "var/outbox.db"
     project_dir: str = ""  # empty: this checkout
     rasa_model: str = ""  # empty: models/current.tar.gz of the project
 
@@ -105,6 +107,7 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", defaults.smtp_password),
             smtp_starttls=_flag(env, "SMTP_STARTTLS", defaults.smtp_starttls),
             demo_mail_dir=env.get("DEMO_MAIL_DIR", "").strip() or defaults.demo_mail_dir,
+            outbox_path=env.get("HELPDESK_OUTBOX_PATH", "").strip() or defaults.outbox_path,
             tracker_store_url=(
                 env.get("TRACKER_STORE_URL", "").strip() or defaults.tracker_store_url
             ),

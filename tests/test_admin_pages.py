@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from actions.outbox import Outbox
 from tests.admin_helpers import copy_project
 from tests.console_helpers import SignedIn, add_user
 
@@ -17,6 +18,7 @@ PAGES = [
     "/admin/labels",
     "/admin/training",
     "/admin/models",
+    "/admin/deliveries",
     "/admin/inbox/similar/0123456789abcdef",
     "/admin/training/1",
 ]
@@ -85,6 +87,7 @@ def test_admins_see_every_page(site) -> None:
         "/admin/labels",
         "/admin/training",
         "/admin/models",
+        "/admin/deliveries",
     ):
         response = admin.get(path)
         assert response.status_code == 200, path
@@ -150,3 +153,30 @@ def test_the_project_copy_is_used(site, tmp_path: Path) -> None:
     _, admin, _ = site
     page = admin.get("/admin/training").text
     assert "Start a training run" in page
+
+
+def test_admins_see_what_the_helpdesk_refused_and_what_waits(
+    start_helpdesk, tmp_path: Path
+) -> None:
+    """The outbox parks a delivery the helpdesk refused (4xx): an admin sees it with its
+    reason, and how much still waits for the helpdesk; nothing of the message's text."""
+    outbox = Outbox(tmp_path / "outbox.db")
+    outbox.put("ticket", "refused-1", {"conversation_id": "conv-refused", "text": "salainen"})
+    outbox.mark_rejected("refused-1", "HTTP 400: contact_address must be an e-mail address")
+    outbox.put("rating", "rating-1", {"ticket_number": "T-00042", "rating": 5})
+    outbox.mark_rejected("rating-1", "HTTP 400: no ticket T-00042")
+    outbox.put("ticket_message", "waiting-1", {"conversation_id": "conv-waiting", "text": "x"})
+
+    db_url = f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    server = start_helpdesk(db_url=db_url, env={"HELPDESK_OUTBOX_PATH": str(outbox.path)})
+    admin = SignedIn(
+        server.base_url, "aino", add_user(db_url, server.token, "aino", "Aino", "admin")
+    )
+    page = admin.get("/admin/deliveries")
+    assert page.status_code == 200
+    text = page.text
+    assert "conv-refused" in text and "contact_address must be an e-mail address" in text
+    assert "T-00042" in text and "no ticket T-00042" in text
+    assert text.index("T-00042") < text.index("conv-refused")  # newest first
+    assert "<strong>1</strong> waiting" in text
+    assert "salainen" not in text and "conv-waiting" not in text

@@ -25,7 +25,7 @@ import csv
 import io
 import os
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from sanic.exceptions import NotFound
 from sanic.request import Request
 from sanic.response import HTTPResponse, json, redirect, text
 
+from actions.outbox import Outbox
 from bot.accounts.guard import require_user
 from bot.accounts.web import render_staff, staff_asset, staff_templates
 from bot.admin import registry
@@ -484,6 +485,22 @@ def admin_blueprint() -> Blueprint:
         admin = admin_of(request)
         return await change_model(request, lambda: admin.rollback(request.ctx.user.username))
 
+    # --- deliveries ---------------------------------------------------------
+    @blueprint.get("/admin/deliveries")
+    @require_user("admin")
+    async def deliveries(request: Request) -> HTTPResponse:
+        """What the actions' outbox could not deliver: refused items and what waits."""
+        outbox = Outbox(request.app.ctx.settings.outbox_path)
+        parked = await asyncio.to_thread(outbox.parked)
+        waiting, oldest = await asyncio.to_thread(outbox.waiting)
+        return page(
+            request,
+            "deliveries.html",
+            parked=[(item, _utc(item.created_at)) for item in parked],
+            waiting=waiting,
+            oldest=_utc(oldest) if oldest is not None else None,
+        )
+
     # --- dashboard ----------------------------------------------------------
     @blueprint.get("/admin/dashboard")
     @require_user("admin")
@@ -504,3 +521,7 @@ def admin_blueprint() -> Blueprint:
         return await staff_asset(STATIC, ASSETS, name)
 
     return blueprint
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
