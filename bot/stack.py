@@ -27,6 +27,7 @@ from bot.mail import is_demo_smtp
 from bot.supervision import (
     ALIVE_STATES,
     GAVE_UP_STATES,
+    RPC_ERRORS,
     STOP_WAIT_SECONDS,
     Program,
     Supervisor,
@@ -268,7 +269,7 @@ class Stack:
             return {"supervisord": "EXITED"}
         try:
             states = self.supervisor.states()
-        except OSError:
+        except RPC_ERRORS:  # e.g. shutting down after Ctrl-C: its exit says the rest
             return {"supervisord": "NOT ANSWERING"}
         return {name: state for name, state in states.items() if state not in ALIVE_STATES}
 
@@ -289,7 +290,7 @@ class Stack:
             if self.supervisor.is_up():
                 gave_up = {
                     name: state
-                    for name, state in self.supervisor.states().items()
+                    for name, state in self.problems().items()
                     if state in GAVE_UP_STATES
                 }
                 if gave_up:

@@ -40,6 +40,8 @@ START_RETRIES = 100
 STOP_WAIT_SECONDS = 20
 # supervisord's states of a child (supervisor.states.ProcessStates names).
 ALIVE_STATES = frozenset({"STARTING", "RUNNING"})
+# What asking supervisord can raise: not there (yet), or shutting down (a Fault).
+RPC_ERRORS = (OSError, xmlrpc.client.Error, http.client.HTTPException)
 GAVE_UP_STATES = frozenset({"FATAL"})
 
 
@@ -170,6 +172,6 @@ class Supervisor:
         """supervisord answers on its socket."""
         try:
             return self.proxy.supervisor.getState()["statename"] == "RUNNING"
-        except (OSError, xmlrpc.client.Error, http.client.HTTPException):
+        except RPC_ERRORS:
             return False
 

@@ -444,3 +444,25 @@ def test_a_ticket_filed_after_an_outage_is_announced_in_the_chat(
     receipt = widget.wait_for("receipt", lambda data: data.get("message_id") == message_id)
     assert receipt["status"] == "added_to_ticket"
     assert receipt["ticket_number"] == banner["ticket_number"]
+
+
+def test_asking_a_supervisor_that_is_shutting_down_never_raises(tmp_path: Path) -> None:
+    """Ctrl-C reaches supervisord and `make run` at once: while supervisord shuts down
+    it answers with a Fault (SHUTDOWN_STATE), then not at all; `problems()` says so."""
+    env = isolated_env(tmp_path, DEFAULT_MODEL)
+    stack = Stack(StackConfig.from_env(env), log_dir=tmp_path / "logs", programs=("mail",))
+    stack.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not stack.supervisor.is_up() or stack.problems():
+            assert time.monotonic() < deadline, stack.problems()
+            time.sleep(0.2)
+        assert stack.supervisord is not None
+        stack.supervisord.send_signal(signal.SIGINT)
+        seen = set()
+        while stack.supervisord.poll() is None:
+            seen.update(stack.problems().values())  # must never raise
+        assert stack.problems() == {"supervisord": "EXITED"}
+        assert seen <= {"NOT ANSWERING", "STOPPING", "STOPPED", "EXITED"}
+    finally:
+        stack.stop()
