@@ -142,6 +142,7 @@ async def test_a_failing_message_is_retried_then_given_up_and_the_next_goes_on(
     inbox.wake("s")
     assert await inbox.wait_until_idle(timeout=10)
     assert recorder.processed == [("s", "m1"), ("s", "m2")]  # m1 on its second try
+    await inbox.stop()
 
     stubborn = Recorder(fail_times=MAX_ATTEMPTS)
     inbox = processor(store, stubborn, "b")
@@ -165,4 +166,26 @@ async def test_a_session_held_by_another_live_process_is_left_to_it(store: Widge
     assert recorder.processed == []
     message = store.next_open("s")
     assert message is not None and message.state != PROCESSING
+    await inbox.stop()
+
+
+async def test_a_message_kept_while_another_process_lets_the_session_go_is_not_left(
+    store: WidgetStore,
+) -> None:
+    """Process a holds the session and is about to let it go when process b keeps a new
+    message and wakes: b waits a moment for the lease instead of leaving the message
+    to the next sweep (no sweep runs here)."""
+    assert store.take_lease("s", "a", seconds=30)
+    accept(store, "s", "m1")
+    recorder = Recorder()
+    inbox = processor(store, recorder, "b")
+    inbox.wake("s")
+
+    async def a_lets_go() -> None:
+        await asyncio.sleep(0.3)
+        store.release_lease("s", "a")
+
+    await a_lets_go()
+    assert await inbox.wait_until_idle(timeout=10)
+    assert recorder.processed == [("s", "m1")]
     await inbox.stop()

@@ -34,6 +34,9 @@ LEASE_SECONDS = 10.0
 SWEEP_SECONDS = 2.0
 PRUNE_EVERY_SECONDS = 3600.0
 MAX_ATTEMPTS = 3
+# A session held by another process: how often, and how soon, to ask again.
+LEASE_TRIES = 10
+LEASE_RETRY_SECONDS = 0.1
 
 MessageHandler = Callable[[InboxMessage], Awaitable[None]]
 HandledCheck = Callable[[InboxMessage], Awaitable[bool]]
@@ -143,8 +146,9 @@ class InboxProcessor:
 
     async def _work_on(self, session_id: str) -> None:
         store = self.store
-        if not await store.run(store.take_lease, session_id, self.owner, self.lease_seconds):
-            return  # another process works on it; the sweep looks again if it dies
+        if not await self._take_lease_soon(session_id):
+            return  # another process works on it (and sees this message); the sweep
+            # looks again if it dies
         heartbeat = asyncio.get_running_loop().create_task(self._keep_lease(session_id))
         try:
             while True:
@@ -156,6 +160,16 @@ class InboxProcessor:
         finally:
             heartbeat.cancel()
             await store.run(store.release_lease, session_id, self.owner)
+
+    async def _take_lease_soon(self, session_id: str) -> bool:
+        """The session's lease, waiting a moment for a process that is just letting it
+        go (it found nothing more to do a moment before this message was kept)."""
+        store = self.store
+        for _ in range(LEASE_TRIES):
+            if await store.run(store.take_lease, session_id, self.owner, self.lease_seconds):
+                return True
+            await asyncio.sleep(LEASE_RETRY_SECONDS)
+        return False
 
     async def _handle(self, message: InboxMessage) -> None:
         """Process one message, or see that it was processed before a crash."""
